@@ -1,0 +1,348 @@
+"""Spend throughput and latency: creditflow's Python API and HTTP service beside the bare driver.
+
+Run from the repository root:  python3 benchmarks/ledger.py [--seconds 3] [--skip-postgres]
+
+Every figure is measured in this run, on the same database file or server as its raw baseline:
+the raw baseline issues the very statements a spend through the engine issues (lock the
+account, read its live grants, guarded update of the grant, update of the account's cached sums,
+insert of the entry, commit), with sqlite3 or psycopg in a plain loop. SQLite runs with
+synchronous=FULL, as the service does by default; PostgreSQL runs with fsync on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from creditflow.engine import Engine  # noqa: E402
+from creditflow.ids import new_id  # noqa: E402
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+BIG = 10**11
+
+
+def rate(run_for: float, spend: Callable[[], None]) -> float:
+    """Spends per second of `spend` called in a loop for `run_for` seconds."""
+    done = 0
+    started = time.perf_counter()
+    deadline = started + run_for
+    while time.perf_counter() < deadline:
+        spend()
+        done += 1
+    return done / (time.perf_counter() - started)
+
+
+def threaded_rate(run_for: float, spends: list[Callable[[], None]]) -> float:
+    counts = [0] * len(spends)
+    stop = threading.Event()
+    barrier = threading.Barrier(len(spends) + 1)
+
+    def loop(i: int) -> None:
+        barrier.wait()
+        while not stop.is_set():
+            spends[i]()
+            counts[i] += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(len(spends))]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    time.sleep(run_for)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def funded(engine: Engine) -> tuple[str, str]:
+    account = engine.create_account(external_id=new_id("bench"), email="bench@example.com")
+    grant = engine.grant(account.id, credits=BIG, kind="purchased", reason="benchmark")
+    return account.id, grant.id
+
+
+ENTRY_COLUMNS = (
+    "transaction_id, account_id, type, grant_id, kind, debit_account, credit_account, amount, "
+    "available_delta, held_delta, available_after, held_after, hold_id, reason, reference, at"
+)
+
+
+def entry_row(account: str, grant: str, after: int) -> tuple[object, ...]:
+    return (new_id("txn"), account, "consume", grant, "purchased", f"grant:{grant}",
+            f"spent:{account}", 1, -1, 0, after, 0, None, None, None, "2026-11-22 00:00:00.000000")
+
+
+# SQLite
+
+
+def sqlite_raw_spend(path: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA busy_timeout=60000")
+    account = new_id("acc")
+    grant = new_id("grt")
+    connection.execute(
+        "INSERT INTO accounts (id, external_id, email, status, available, held, created_at) "
+        "VALUES (?, ?, 'raw@example.com', 'active', ?, 0, '2026-11-22 00:00:00.000000')",
+        (account, account, BIG),
+    )
+    connection.execute(
+        "INSERT INTO grants (id, account_id, kind, granted, remaining, held, priority, channel, "
+        "source_type, created_at) VALUES (?, ?, 'purchased', ?, ?, 0, 50, 'any', 'raw', "
+        "'2026-11-22 00:00:00.000000')",
+        (grant, account, BIG, BIG),
+    )
+
+    def spend() -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("SELECT * FROM accounts WHERE id = ?", (account,)).fetchone()
+        connection.execute(
+            "SELECT * FROM grants WHERE account_id = ? AND (remaining > 0 OR held > 0)", (account,)
+        ).fetchall()
+        connection.execute(
+            "UPDATE grants SET remaining = remaining + ?, held = held + ? "
+            "WHERE id = ? AND remaining + ? >= 0 AND held + ? >= 0",
+            (-1, 0, grant, -1, 0),
+        )
+        after = connection.execute(
+            "UPDATE accounts SET available = available + ?, held = held + ? WHERE id = ? "
+            "RETURNING available, held",
+            (-1, 0, account),
+        ).fetchone()
+        connection.execute(
+            f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+            entry_row(account, grant, after[0]),
+        )
+        connection.execute("COMMIT")
+
+    return spend, connection.close
+
+
+def bench_sqlite(seconds: float) -> dict[str, float]:
+    folder = tempfile.mkdtemp(prefix="creditflow-bench-")
+    path = os.path.join(folder, "bench.db")
+    engine = Engine(database_url=f"sqlite:///{path}")
+    account, _grant = funded(engine)
+    raw_spend, raw_close = sqlite_raw_spend(path)
+
+    def api_spend() -> None:
+        engine.consume(account, credits=1)
+
+    api_rates, raw_rates = [], []
+    for _ in range(2):  # interleave, so drift on a shared machine hits both alike
+        api_rates.append(rate(seconds, api_spend))
+        raw_rates.append(rate(seconds, raw_spend))
+    results = {"api": max(api_rates), "raw": max(raw_rates)}
+
+    # Latency with a small ledger, then with a million entries on the same account.
+    results["latency_1e3_ms"] = spend_latency_ms(engine, account, 300)
+    results["balance_1e3_ms"] = balance_latency_ms(engine, account, 300)
+    fill_entries(path, account, target=1_000_000)
+    results["latency_1e6_ms"] = spend_latency_ms(engine, account, 300)
+    results["balance_1e6_ms"] = balance_latency_ms(engine, account, 300)
+    raw_close()
+    engine.close()
+    return results
+
+
+def fill_entries(path: str, account: str, *, target: int) -> None:
+    connection = sqlite3.connect(path)
+    have = connection.execute("SELECT count(*) FROM entries").fetchone()[0]
+    grant = connection.execute("SELECT id FROM grants WHERE account_id = ?", (account,)).fetchone()[0]
+    batch = [entry_row(account, grant, BIG) for _ in range(10_000)]
+    for _ in range((target - have) // len(batch)):
+        connection.executemany(
+            f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 16)})", batch
+        )
+    connection.commit()
+    connection.close()
+
+
+def spend_latency_ms(engine: Engine, account: str, n: int) -> float:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        engine.consume(account, credits=1)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def balance_latency_ms(engine: Engine, account: str, n: int) -> float:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        engine.balance(account)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+# PostgreSQL
+
+
+def pg_raw_spend(url: str, account: str, grant: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    connection = psycopg.connect(url)
+
+    def spend() -> None:
+        with connection.transaction():
+            connection.execute("SELECT * FROM accounts WHERE id = %s FOR UPDATE", (account,)).fetchone()
+            connection.execute(
+                "SELECT * FROM grants WHERE account_id = %s AND (remaining > 0 OR held > 0)",
+                (account,),
+            ).fetchall()
+            connection.execute(
+                "UPDATE grants SET remaining = remaining + %s, held = held + %s "
+                "WHERE id = %s AND remaining + %s >= 0 AND held + %s >= 0",
+                (-1, 0, grant, -1, 0),
+            )
+            after = connection.execute(
+                "UPDATE accounts SET available = available + %s, held = held + %s WHERE id = %s "
+                "RETURNING available, held",
+                (-1, 0, account),
+            ).fetchone()
+            assert after is not None
+            row = list(entry_row(account, grant, after[0]))
+            row[-1] = NOW
+            connection.execute(
+                f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join(['%s'] * 16)})", row
+            )
+
+    return spend, connection.close
+
+
+def bench_postgres(url: str, seconds: float) -> dict[str, float]:
+    engine = Engine(database_url=url, pool_size=10)
+    results: dict[str, float] = {}
+    for clients in (1, 8):
+        pairs = [funded(engine) for _ in range(clients)]
+        api = [lambda a=a: engine.consume(a, credits=1) for a, _ in pairs]  # type: ignore[misc]
+        raws = [pg_raw_spend(url, *funded(engine)) for _ in range(clients)]
+        api_rates, raw_rates = [], []
+        for _ in range(2):
+            api_rates.append(threaded_rate(seconds, api))
+            raw_rates.append(threaded_rate(seconds, [spend for spend, _ in raws]))
+        for _, close in raws:
+            close()
+        results[f"api_{clients}"] = max(api_rates)
+        results[f"raw_{clients}"] = max(raw_rates)
+    engine.close()
+    return results
+
+
+def start_postgres() -> tuple[str, Callable[[], None]]:
+    from tests.pg_server import PostgresServer
+
+    server = PostgresServer(Path(tempfile.mkdtemp(prefix="creditflow-bench-pg-")), fsync=True)
+    server.start()
+    with psycopg.connect(server.url, autocommit=True) as connection:
+        connection.execute("CREATE DATABASE bench")
+    return server.url_for("bench"), server.stop
+
+
+# HTTP
+
+
+def bench_http(seconds: float, clients: int) -> float:
+    import subprocess
+
+    import httpx
+
+    from tests.pg_server import free_port
+
+    folder = tempfile.mkdtemp(prefix="creditflow-bench-http-")
+    port = free_port()
+    env = {**os.environ, "CREDITFLOW_ADMIN_KEY": "bench"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "creditflow", "serve", "--port", str(port),
+         "--db", f"sqlite:///{folder}/http.db"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": "Bearer bench"}
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        with httpx.Client(base_url=base, headers=headers) as client:
+            account = client.post(
+                "/v1/accounts", json={"external_id": "http", "email": "h@example.com"}
+            ).json()["id"]
+            client.post(f"/v1/accounts/{account}/grants",
+                        json={"credits": BIG, "kind": "purchased", "reason": "bench"})
+        sessions = [httpx.Client(base_url=base, headers=headers) for _ in range(clients)]
+
+        def spender(session: httpx.Client) -> Callable[[], None]:
+            def spend() -> None:
+                response = session.post(f"/v1/accounts/{account}/consume", json={"credits": 1})
+                assert response.status_code == 200, response.text
+
+            return spend
+
+        result = threaded_rate(seconds, [spender(s) for s in sessions])
+        for session in sessions:
+            session.close()
+        return result
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed run")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--postgres-url", help="use this server instead of starting one")
+    args = parser.parse_args()
+
+    tracemalloc.start()
+    print("SQLite, synchronous=FULL, one thread")
+    sq = bench_sqlite(args.seconds)
+    print(f"  spends/s   Python API {sq['api']:8.0f}   raw sqlite3 {sq['raw']:8.0f}   "
+          f"ratio {sq['api'] / sq['raw']:.2f}")
+    print(f"  spend latency (median)   at 1e3 entries {sq['latency_1e3_ms']:.3f} ms   "
+          f"at 1e6 entries {sq['latency_1e6_ms']:.3f} ms   "
+          f"ratio {sq['latency_1e6_ms'] / sq['latency_1e3_ms']:.2f}")
+    print(f"  balance read (median)    at 1e3 entries {sq['balance_1e3_ms']:.3f} ms   "
+          f"at 1e6 entries {sq['balance_1e6_ms']:.3f} ms   "
+          f"ratio {sq['balance_1e6_ms'] / sq['balance_1e3_ms']:.2f}")
+
+    if not args.skip_postgres:
+        url, stop = (args.postgres_url, lambda: None) if args.postgres_url else start_postgres()
+        try:
+            pg = bench_postgres(url, args.seconds)
+        finally:
+            stop()
+        print("PostgreSQL, fsync on, loopback")
+        for clients in (1, 8):
+            api, raw = pg[f"api_{clients}"], pg[f"raw_{clients}"]
+            print(f"  {clients} client(s)  spends/s   Python API {api:8.0f}   raw psycopg {raw:8.0f}"
+                  f"   ratio {api / raw:.2f}")
+
+    if not args.skip_http:
+        print("HTTP (creditflow serve, SQLite FULL, keep-alive)")
+        for clients in (1, 4):
+            print(f"  {clients} client(s)  spends/s {bench_http(args.seconds, clients):8.0f}")
+    _, peak = tracemalloc.get_traced_memory()
+    print(f"peak Python memory of this process {peak / 2**20:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from creditflow.cli import app
+
+app(prog_name="creditflow")

@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI routers over `creditflow.Engine`."""

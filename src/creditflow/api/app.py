@@ -1,0 +1,65 @@
+"""The FastAPI application, assembled over an engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+
+from creditflow.api.auth import KeyRing
+from creditflow.api.errors import install_error_handlers
+from creditflow.api.middleware import MAX_JSON_BODY, BodySizeLimit, RequestMetrics
+from creditflow.api.routes import accounts, credits, holds, test_clock
+from creditflow.engine import Engine
+from creditflow.scheduler import DueWorkLoop
+
+
+def create_app(
+    engine: Engine, *, admin_key: str | None = None, due_work_interval: float | None = 1.0
+) -> FastAPI:
+    """`due_work_interval=None` runs no background loop (the test clock, or a caller's own)."""
+    loop = (
+        DueWorkLoop(engine, interval=due_work_interval)
+        if due_work_interval is not None and engine.test_clock is None
+        else None
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if loop is not None:
+            loop.start()
+        try:
+            yield
+        finally:
+            if loop is not None:
+                loop.stop()
+
+    app = FastAPI(
+        title="creditflow",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.keys = KeyRing(engine, admin_key)
+    install_error_handlers(app)
+    app.include_router(accounts.router)
+    app.include_router(credits.router)
+    app.include_router(holds.router)
+    if engine.test_clock is not None:
+        app.include_router(test_clock.router)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(engine.metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    app.add_middleware(BodySizeLimit, limit_for=lambda _path: MAX_JSON_BODY)
+    app.add_middleware(RequestMetrics, metrics=engine.metrics)
+    return app

@@ -1,0 +1,80 @@
+"""API keys and roles: `Authorization: Bearer <key>`.
+
+Keys are looked up by the SHA-256 of the secret; answers are cached for a short while so the
+database is not asked on every request of a busy client.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from creditflow.api.errors import Forbidden, Unauthorized
+from creditflow.engine import Engine
+from creditflow.services.api_keys import hash_secret
+
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    role: str
+
+
+class KeyRing:
+    def __init__(self, engine: Engine, admin_secret: str | None) -> None:
+        self._engine = engine
+        self._admin_hash = hash_secret(admin_secret) if admin_secret else None
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        scheme, _, secret = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+        secret_hash = hash_secret(secret.strip())
+        if self._admin_hash and hmac.compare_digest(secret_hash, self._admin_hash):
+            return Principal(key_id="admin-env", role="admin")
+        principal = self._cached(secret_hash)
+        if principal is None:
+            raise Unauthorized("That API key is not valid.")
+        return principal
+
+    def _cached(self, secret_hash: str) -> Principal | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(secret_hash)
+        if hit and hit[0] > now:
+            return hit[1]
+        record = self._engine.find_api_key_by_hash(secret_hash)
+        principal = Principal(record.id, record.role) if record else None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[secret_hash] = (now + CACHE_SECONDS, principal)
+        return principal
+
+
+def allow(*roles: str) -> Callable[[Request], Principal]:
+    """A dependency that lets in `admin` and the roles named, and no one else."""
+    permitted = {"admin", *roles}
+
+    def dependency(request: Request) -> Principal:
+        keys: KeyRing = request.app.state.keys
+        principal = keys.authenticate(request.headers.get("authorization"))
+        if principal.role not in permitted:
+            raise Forbidden(
+                f"The {principal.role} role may not do this; it needs one of "
+                f"{', '.join(sorted(permitted))}.",
+                role=principal.role,
+            )
+        request.state.principal = principal
+        return principal
+
+    return dependency

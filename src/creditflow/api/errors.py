@@ -1,0 +1,118 @@
+"""The one place where errors become HTTP answers, in the contract's shape.
+
+`{"error": {"code", "message", "details"}}`; never a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from creditflow.domain import errors
+
+log = logging.getLogger(__name__)
+
+
+class Unauthorized(errors.CreditflowError):
+    code = "unauthorized"
+
+
+class Forbidden(errors.CreditflowError):
+    code = "forbidden"
+
+
+class MalformedJson(errors.CreditflowError):
+    code = "malformed_json"
+
+
+STATUS: list[tuple[type[errors.CreditflowError], int]] = [
+    (MalformedJson, 400),
+    (Unauthorized, 401),
+    (errors.InsufficientCredits, 402),
+    (errors.AccountSuspended, 403),
+    (Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.InvalidRequest, 422),
+    (errors.CatalogError, 422),
+]
+
+
+def status_of(error: errors.CreditflowError) -> int:
+    for error_type, status in STATUS:
+        if isinstance(error, error_type):
+            return status
+    return 400
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return Response(
+        content=json.dumps(body, default=str),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.CreditflowError)
+    async def _domain(_request: Request, error: errors.CreditflowError) -> Response:
+        return error_response(status_of(error), error.code, error.message, error.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, error: RequestValidationError) -> Response:
+        problems = [_describe(problem) for problem in error.errors()]
+        if any(p["type"] == "json_invalid" for p in problems):
+            return error_response(
+                400, MalformedJson.code, "The request body is not valid JSON.", {}
+            )
+        first = problems[0]
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return error_response(422, "invalid_request", message, {"errors": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        return error_response(
+            error.status_code, codes.get(error.status_code, "http_error"), str(error.detail)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> Response:
+        log.exception("unexpected error", exc_info=error)
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def _describe(problem: Any) -> dict[str, Any]:
+    location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
+    kind = problem.get("type", "")
+    message = {
+        "missing": "is required",
+        "extra_forbidden": "is not a field this request takes",
+        "int_type": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "int_parsing": "must be a whole number",
+        "string_type": "must be a string",
+        "model_attributes_type": "the body must be a JSON object",
+        "dict_type": "must be a JSON object",
+        "datetime_type": "must be an RFC 3339 time such as 2026-11-22T10:00:00Z",
+        "datetime_parsing": "must be an RFC 3339 time such as 2026-11-22T10:00:00Z",
+        "timezone_aware": "must give its timezone, such as a trailing Z",
+    }.get(kind, problem.get("msg", "is invalid"))
+    if kind in ("greater_than", "less_than_equal", "greater_than_equal", "less_than"):
+        message = problem.get("msg", "is out of range").replace("Input should be", "must be")
+    if kind in ("literal_error", "enum"):
+        message = problem.get("msg", "is not one of the allowed values").replace(
+            "Input should be", "must be"
+        )
+    if kind in ("string_too_long", "string_too_short"):
+        message = problem.get("msg", "has the wrong length").replace("String should", "must")
+    return {"field": ".".join(location), "message": message, "type": kind}

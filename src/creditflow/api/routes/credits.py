@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from creditflow.api.auth import Principal, allow
+from creditflow.api.idempotency import answer, idempotency_key, raw_body
+from creditflow.api.routes.accounts import engine_of
+from creditflow.api.schemas import ConsumeCreate, GrantCreate
+
+router = APIRouter(prefix="/v1/accounts/{account_id}")
+
+Reader = Annotated[Principal, Depends(allow("service", "support"))]
+Spender = Annotated[Principal, Depends(allow("service"))]
+Granter = Annotated[Principal, Depends(allow("support"))]
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+@router.get("/balance")
+def get_balance(
+    request: Request, account_id: str, _: Reader, channel: str | None = None
+) -> Response:
+    return answer(engine_of(request).balance(account_id, channel=channel), status=200)
+
+
+@router.post("/grants", status_code=201)
+def grant_credits(
+    request: Request, account_id: str, body: GrantCreate, principal: Granter, raw: RawBody
+) -> Response:
+    key = idempotency_key(request, principal, raw)
+    grant = engine_of(request).grant(
+        account_id,
+        credits=body.credits,
+        kind=body.kind,
+        reason=body.reason,
+        expires_at=body.expires_at,
+        priority=body.priority,
+        channel=body.channel,
+        source_type="manual",
+        source_id=principal.key_id,
+        idempotency_key=key,
+    )
+    return answer(grant, status=201, key=key)
+
+
+@router.post("/consume")
+def consume_credits(
+    request: Request, account_id: str, body: ConsumeCreate, principal: Spender, raw: RawBody
+) -> Response:
+    key = idempotency_key(request, principal, raw)
+    spend = engine_of(request).consume(
+        account_id,
+        credits=body.credits,
+        channel=body.channel,
+        reason=body.reason,
+        reference=body.reference,
+        idempotency_key=key,
+    )
+    return answer(spend, status=200, key=key)
+
+
+@router.get("/ledger")
+def get_ledger(
+    request: Request,
+    account_id: str,
+    _: Reader,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Response:
+    page = engine_of(request).ledger(account_id, limit=limit, cursor=cursor)
+    return answer(page, status=200)

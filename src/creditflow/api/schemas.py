@@ -1,0 +1,55 @@
+"""Request bodies. Strict: a string where a number belongs is refused, not coerced."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from creditflow.domain.kinds import MAX_CREDITS
+
+Credits = Annotated[StrictInt, Field(gt=0, le=MAX_CREDITS)]
+Text = Annotated[StrictStr, Field(max_length=1000)]
+Reference = Annotated[StrictStr, Field(max_length=255)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AccountCreate(Body):
+    external_id: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    email: Annotated[StrictStr, Field(min_length=3, max_length=320)]
+    country: Annotated[StrictStr, Field(min_length=2, max_length=2)] | None = None
+
+
+class GrantCreate(Body):
+    credits: Credits
+    kind: StrictStr
+    reason: Text
+    expires_at: Annotated[AwareDatetime, Field(strict=False)] | None = None
+    priority: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
+    channel: StrictStr | None = None
+
+
+class ConsumeCreate(Body):
+    credits: Credits
+    channel: StrictStr | None = None
+    reason: Text | None = None
+    reference: Reference | None = None
+
+
+class HoldCreate(ConsumeCreate):
+    expires_in_seconds: Annotated[StrictInt, Field(gt=0, le=7 * 24 * 3600)] | None = None
+
+
+class HoldCapture(Body):
+    credits: Annotated[StrictInt, Field(ge=0, le=MAX_CREDITS)] | None = None
+
+
+class ClockAdvance(Body):
+    seconds: Annotated[StrictInt, Field(ge=0)] | None = None
+    to: Annotated[AwareDatetime, Field(strict=False)] | None = None
+
+
+Role = Literal["admin", "service", "support", "worker"]

@@ -1,0 +1,150 @@
+"""The `creditflow` command: serve, check, keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from creditflow.clock import SystemClock, TestClock
+from creditflow.domain.errors import CatalogError, CreditflowError
+from creditflow.settings import Settings
+
+app = typer.Typer(help="creditflow: credits and subscriptions for AI image sites.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Catalog files.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(catalog_app, name="catalog")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: CREDITFLOW_DATABASE_URL or ./creditflow.db)."),
+]
+CatalogOption = Annotated[
+    str | None,
+    typer.Option("--catalog", help="Catalog TOML (default: CREDITFLOW_CATALOG or the built-in)."),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    catalog: CatalogOption = None,
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    test_clock: Annotated[
+        bool, typer.Option("--test-clock", help="Run on a clock that moves only when told.")
+    ] = False,
+    sqlite_synchronous: Annotated[
+        str | None,
+        typer.Option(help="SQLite durability: FULL (default) or NORMAL, which may lose the last "
+                     "commits on a power cut."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    from creditflow.api.app import create_app
+    from creditflow.engine import Engine
+
+    try:
+        settings = Settings.load(
+            os.environ,
+            db=db,
+            catalog=catalog,
+            test_clock=test_clock,
+            sqlite_synchronous=sqlite_synchronous,
+        )
+        clock = (
+            TestClock(settings.test_clock_start or SystemClock().now())
+            if settings.test_clock
+            else SystemClock()
+        )
+        engine = Engine(
+            database_url=settings.database_url,
+            catalog=settings.catalog_path,
+            clock=clock,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
+    except CatalogError as error:
+        raise _fail(error.message) from None
+    except ValueError as error:
+        raise _fail(f"creditflow: {error}") from None
+    application = create_app(
+        engine, admin_key=settings.admin_key, due_work_interval=settings.due_work_interval
+    )
+    typer.echo(
+        f"creditflow serving {engine.catalog.site.name!r} on http://{host}:{port} "
+        f"({engine.db.dialect.name}{', test clock' if settings.test_clock else ''})",
+        err=True,
+    )
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@app.command()
+def check(db: DbOption = None) -> None:
+    """Verify the ledger's invariants over a whole database; exit 1 naming each violation."""
+    from creditflow.engine import Engine
+
+    engine = _engine(db)
+    violations = engine.check()
+    engine.close()
+    if violations:
+        for violation in violations:
+            typer.echo(f"violation: {violation}", err=True)
+        raise typer.Exit(1)
+    typer.echo("ok: the ledger sums to zero and every cached balance matches its entries")
+
+
+@keys_app.command("create")
+def create_key(
+    role: Annotated[str, typer.Option(help="admin, service, support or worker.")],
+    label: Annotated[str | None, typer.Option(help="A note on who holds the key.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print a new API key; only its hash is stored, so keep it now."""
+    engine = _engine(db)
+    try:
+        key = engine.create_api_key(role=role, label=label)
+    except CreditflowError as error:
+        raise _fail(error.message) from None
+    finally:
+        engine.close()
+    typer.echo(key.secret)
+
+
+@catalog_app.command("validate")
+def validate_catalog(path: Annotated[str, typer.Argument(help="The catalog TOML to check.")]) -> None:
+    """Load a catalog as the service would, and say what is wrong with it."""
+    from creditflow.catalog_file import load_catalog
+
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"ok: {catalog.site.name} ({len(catalog.plans)} plans, {len(catalog.packs)} packs)")
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from creditflow.engine import Engine
+
+    try:
+        settings = Settings.load(os.environ, db=db)
+        return Engine(database_url=settings.database_url, catalog=settings.catalog_path)
+    except CatalogError as error:
+        raise _fail(error.message) from None
+    except ValueError as error:
+        raise _fail(f"creditflow: {error}") from None
+
+
+def main() -> None:  # pragma: no cover
+    app(prog_name="creditflow")
+    sys.exit(0)

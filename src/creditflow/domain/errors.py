@@ -1,0 +1,68 @@
+"""Typed domain errors, each with a stable code and a sentence for people.
+
+Only the HTTP layer and the CLI translate these, each in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CreditflowError(Exception):
+    """Base of every error creditflow reports to its callers."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidRequest(CreditflowError):
+    """The request is well-formed but asks for something that cannot be."""
+
+    code = "invalid_request"
+
+
+class NotFound(CreditflowError):
+    code = "not_found"
+
+
+class Conflict(CreditflowError):
+    code = "conflict"
+
+
+class AccountExists(Conflict):
+    code = "account_exists"
+
+
+class AccountSuspended(CreditflowError):
+    code = "account_suspended"
+
+
+class InsufficientCredits(CreditflowError):
+    code = "insufficient_credits"
+
+    def __init__(self, *, available: int, requested: int) -> None:
+        super().__init__(
+            f"Not enough credits: {requested} requested, {available} available.",
+            available=available,
+            requested=requested,
+        )
+        self.available = available
+        self.requested = requested
+
+
+class HoldNotActive(Conflict):
+    code = "hold_not_active"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class CatalogError(CreditflowError):
+    """A catalog file that cannot be used: the message names the file, the key and the fault."""
+
+    code = "invalid_catalog"

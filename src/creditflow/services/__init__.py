@@ -1,0 +1,1 @@
+"""Use cases: each one is a transaction boundary, named verb_noun."""

@@ -1,0 +1,52 @@
+"""Customer accounts: opening one, finding one."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from creditflow.domain.errors import InvalidRequest, NotFound
+from creditflow.ids import new_id
+from creditflow.services.views import AccountView
+from creditflow.store.records import AccountRecord
+from creditflow.store.uow import UnitOfWork
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def create_account(
+    uow: UnitOfWork, *, now: datetime, external_id: str, email: str, country: str | None
+) -> AccountView:
+    external_id = external_id.strip()
+    if not external_id or len(external_id) > 255:
+        raise InvalidRequest("external_id must be 1 to 255 characters.", field="external_id")
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise InvalidRequest(f"{email!r} is not an email address.", field="email")
+    if country is not None and not _COUNTRY.match(country):
+        raise InvalidRequest(
+            f"country must be an ISO 3166 two-letter code such as 'DE', not {country!r}.",
+            field="country",
+        )
+    record = uow.accounts.add(
+        id=new_id("acc"), external_id=external_id, email=email, country=country, now=now
+    )
+    return account_view(record)
+
+
+def require_account(uow: UnitOfWork, account_id: str, *, for_update: bool = False) -> AccountRecord:
+    record = uow.accounts.get(account_id, for_update=for_update)
+    if record is None:
+        raise NotFound(f"No account with id {account_id!r}.", account_id=account_id)
+    return record
+
+
+def account_view(record: AccountRecord) -> AccountView:
+    return AccountView(
+        id=record.id,
+        external_id=record.external_id,
+        email=record.email,
+        country=record.country,
+        status=record.status,
+        created_at=record.created_at,
+    )

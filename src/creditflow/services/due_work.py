@@ -1,0 +1,104 @@
+"""The due-work queue, worked in time order.
+
+Everything the clock makes happen (expiries, hold time-outs, and in later releases renewals
+and daily resets) is a row in `due_work`. The background loop works what is due now; the test
+clock works everything due up to the instant it is moved to, moving itself to each item's time
+first, so handlers see the time they were due at.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from creditflow.clock import TestClock
+from creditflow.services.context import ServiceContext
+from creditflow.services.credits import EXPIRE_GRANT
+from creditflow.services.expiry import expire_grant
+from creditflow.services.holds import RELEASE_HOLD, release_timed_out_hold
+from creditflow.store.records import DueItem
+from creditflow.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+DueHandler = Callable[[UnitOfWork, datetime, str], None]
+
+HANDLERS: dict[str, DueHandler] = {
+    EXPIRE_GRANT: lambda uow, now, subject: expire_grant(uow, now=now, grant_id=subject),
+    RELEASE_HOLD: lambda uow, now, subject: release_timed_out_hold(uow, now=now, hold_id=subject),
+}
+RETRY_AFTER = timedelta(minutes=5)
+
+
+def run_due_work(
+    context: ServiceContext,
+    *,
+    until: datetime,
+    test_clock: TestClock | None = None,
+    limit: int | None = None,
+) -> int:
+    """Work every item due at or before `until`, each in its own transaction; return the count.
+
+    `test_clock`, when given, is moved to each item's due time before the item runs, and its
+    position is saved in the item's transaction.
+    """
+    processed = 0
+    while limit is None or processed < limit:
+        try:
+            item = context.run_plain(lambda uow: _work_next(context, uow, until, test_clock))
+        except DueWorkFailed as failure:
+            if test_clock is not None:
+                raise  # under the test clock a failure is a bug to see, not to skip
+            log.exception("due work %s failed; retrying later", failure.item)
+            postpone_failed(context, failure.item)
+            continue
+        if item is None:
+            return processed
+        processed += 1
+    return processed
+
+
+class DueWorkFailed(RuntimeError):
+    def __init__(self, item: DueItem) -> None:
+        super().__init__(f"due work {item.task} {item.subject_id} failed")
+        self.item = item
+
+
+def _work_next(
+    context: ServiceContext,
+    uow: UnitOfWork,
+    until: datetime,
+    test_clock: TestClock | None,
+) -> DueItem | None:
+    item = uow.due_work.next_due(until)
+    if item is None:
+        return None
+    if test_clock is not None:
+        test_clock.move_to(item.due_at)
+        uow.clock_state.save(test_clock.now())
+    handler = HANDLERS.get(item.task)
+    if handler is None:
+        log.error("no handler for due work %s (%s); dropping it", item.task, item.subject_id)
+    else:
+        try:
+            handler(uow, context.clock.now(), item.subject_id)
+        except Exception as error:
+            raise DueWorkFailed(item) from error
+    uow.due_work.done(item)
+    return item
+
+
+def postpone_failed(context: ServiceContext, item: DueItem) -> None:
+    """Move an item that raised out of the way, so one bad row cannot stall the queue."""
+
+    def postpone(uow: UnitOfWork) -> None:
+        uow.due_work.done(item)
+        uow.due_work.schedule(
+            task=item.task,
+            subject_id=item.subject_id,
+            due_at=context.clock.now() + RETRY_AFTER,
+            now=context.clock.now(),
+        )
+
+    context.run_plain(postpone)

@@ -1,0 +1,48 @@
+"""Repository of the due-work queue: what the clock makes due, and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, select
+
+from creditflow.store.records import DueItem
+from creditflow.store.tables import due_work
+from creditflow.store.upsert import insert_ignoring_duplicates
+
+
+class DueWorkRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def schedule(self, *, task: str, subject_id: str, due_at: datetime, now: datetime) -> None:
+        """Queue `task` for `subject_id`; one item per task and subject, the first one kept."""
+        insert_ignoring_duplicates(
+            self._connection,
+            due_work,
+            {"task": task, "subject_id": subject_id, "due_at": due_at, "created_at": now},
+            index_elements=["task", "subject_id"],
+        )
+
+    def cancel(self, *, task: str, subject_id: str) -> None:
+        self._connection.execute(
+            delete(due_work).where(due_work.c.task == task, due_work.c.subject_id == subject_id)
+        )
+
+    def next_due(self, until: datetime) -> DueItem | None:
+        """The earliest item due at or before `until`; other servers skip the one locked here."""
+        query = (
+            select(due_work.c.seq, due_work.c.due_at, due_work.c.task, due_work.c.subject_id)
+            .where(due_work.c.due_at <= until)
+            .order_by(due_work.c.due_at, due_work.c.seq)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = self._connection.execute(query).first()
+        return DueItem(row.seq, row.due_at, row.task, row.subject_id) if row else None
+
+    def done(self, item: DueItem) -> None:
+        self._connection.execute(delete(due_work).where(due_work.c.seq == item.seq))
+
+    def count(self) -> int:
+        return int(self._connection.execute(select(func.count()).select_from(due_work)).scalar_one())

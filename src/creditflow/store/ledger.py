@@ -1,0 +1,202 @@
+"""Repository of grants and ledger entries: the only code that writes either table.
+
+`post` is the single path by which credits move: it applies a list of transfers to the grants'
+cached columns and the account's cached sums, with guarded updates, then appends the entries.
+Entries are never updated or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from creditflow.domain.kinds import Channel, GrantKind
+from creditflow.domain.ledger import Transfer
+from creditflow.store.accounts import AccountRepository
+from creditflow.store.records import EntryRecord, GrantRecord
+from creditflow.store.tables import entries, grants
+
+
+class LedgerConflict(RuntimeError):
+    """A guarded update found fewer credits than the caller computed: a bug, never user error."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostedEntry:
+    transfer: Transfer
+    available_after: int
+    held_after: int
+
+
+class LedgerRepository:
+    def __init__(
+        self, connection: Connection, accounts: AccountRepository, journal: list[Transfer]
+    ) -> None:
+        self._connection = connection
+        self._accounts = accounts
+        self._journal = journal
+
+    def add_grant(
+        self,
+        *,
+        id: str,
+        account_id: str,
+        kind: GrantKind,
+        credits: int,
+        priority: int,
+        channel: Channel,
+        expires_at: datetime | None,
+        source_type: str,
+        source_id: str | None,
+        reason: str | None,
+        now: datetime,
+    ) -> None:
+        """A new grant holds nothing until its `grant` transfer is posted."""
+        self._connection.execute(
+            insert(grants).values(
+                id=id,
+                account_id=account_id,
+                kind=kind.value,
+                granted=credits,
+                remaining=0,
+                held=0,
+                priority=priority,
+                channel=channel.value,
+                expires_at=expires_at,
+                source_type=source_type,
+                source_id=source_id,
+                reason=reason,
+                created_at=now,
+            )
+        )
+
+    def grant(self, grant_id: str) -> GrantRecord | None:
+        row = self._connection.execute(select(grants).where(grants.c.id == grant_id)).first()
+        return _grant_record(row) if row else None
+
+    def live_grants(self, account_id: str) -> list[GrantRecord]:
+        """Grants with credits left or held; served by the partial index `ix_grants_live`."""
+        rows = self._connection.execute(
+            select(grants).where(
+                grants.c.account_id == account_id,
+                or_(grants.c.remaining > 0, grants.c.held > 0),
+            )
+        ).all()
+        return [_grant_record(row) for row in rows]
+
+    def grants_by_id(self, grant_ids: Sequence[str]) -> dict[str, GrantRecord]:
+        rows = self._connection.execute(select(grants).where(grants.c.id.in_(grant_ids))).all()
+        return {row.id: _grant_record(row) for row in rows}
+
+    def post(
+        self,
+        *,
+        account_id: str,
+        transaction_id: str,
+        transfers: Sequence[Transfer],
+        now: datetime,
+        hold_id: str | None = None,
+        reason: str | None = None,
+        reference: str | None = None,
+    ) -> list[PostedEntry]:
+        """Apply `transfers` to the cached balances and append them to the ledger, in order."""
+        per_grant: dict[str, list[int]] = {}
+        for transfer in transfers:
+            deltas = per_grant.setdefault(transfer.grant_id, [0, 0])
+            deltas[0] += transfer.remaining_delta
+            deltas[1] += transfer.held_delta
+        for grant_id, (remaining, held) in per_grant.items():
+            self._move_grant(grant_id, remaining=remaining, held=held)
+
+        total_available = sum(t.remaining_delta for t in transfers)
+        total_held = sum(t.held_delta for t in transfers)
+        available, held = self._accounts.move_balance(
+            account_id, available=total_available, held=total_held
+        )
+        # Walk back from the final sums so each entry carries the balance right after it.
+        available -= total_available
+        held -= total_held
+        posted: list[PostedEntry] = []
+        rows = []
+        for transfer in transfers:
+            available += transfer.remaining_delta
+            held += transfer.held_delta
+            posted.append(PostedEntry(transfer, available, held))
+            rows.append(
+                {
+                    "transaction_id": transaction_id,
+                    "account_id": account_id,
+                    "type": transfer.type.value,
+                    "grant_id": transfer.grant_id,
+                    "kind": transfer.kind.value,
+                    "debit_account": transfer.debit,
+                    "credit_account": transfer.credit,
+                    "amount": transfer.amount,
+                    "available_delta": transfer.remaining_delta,
+                    "held_delta": transfer.held_delta,
+                    "available_after": available,
+                    "held_after": held,
+                    "hold_id": hold_id,
+                    "reason": reason,
+                    "reference": reference,
+                    "at": now,
+                }
+            )
+        if rows:
+            self._connection.execute(insert(entries), rows)
+        self._journal.extend(transfers)
+        return posted
+
+    def _move_grant(self, grant_id: str, *, remaining: int, held: int) -> None:
+        if remaining == 0 and held == 0:
+            return
+        result = self._connection.execute(
+            update(grants)
+            .where(
+                and_(
+                    grants.c.id == grant_id,
+                    grants.c.remaining + remaining >= 0,
+                    grants.c.held + held >= 0,
+                )
+            )
+            .values(remaining=grants.c.remaining + remaining, held=grants.c.held + held)
+        )
+        if result.rowcount != 1:
+            raise LedgerConflict(f"grant {grant_id} cannot move {remaining} / {held} credits")
+
+    def entries_page(
+        self, account_id: str, *, before_seq: int | None, limit: int
+    ) -> list[EntryRecord]:
+        """Newest first; `before_seq` is the cursor of the previous page."""
+        query = (
+            select(entries)
+            .where(entries.c.account_id == account_id)
+            .order_by(entries.c.seq.desc())
+            .limit(limit)
+        )
+        if before_seq is not None:
+            query = query.where(entries.c.seq < before_seq)
+        return [EntryRecord(**row) for row in self._connection.execute(query).mappings()]
+
+
+def _grant_record(row: object) -> GrantRecord:
+    mapping = row._mapping  # type: ignore[attr-defined]
+    return GrantRecord(
+        seq=mapping["seq"],
+        id=mapping["id"],
+        account_id=mapping["account_id"],
+        kind=GrantKind(mapping["kind"]),
+        granted=mapping["granted"],
+        remaining=mapping["remaining"],
+        held=mapping["held"],
+        priority=mapping["priority"],
+        channel=Channel(mapping["channel"]),
+        expires_at=mapping["expires_at"],
+        source_type=mapping["source_type"],
+        source_id=mapping["source_id"],
+        reason=mapping["reason"],
+        created_at=mapping["created_at"],
+    )

@@ -1,0 +1,196 @@
+"""The schema. Alembic migrations (store/migrations) create it; this module describes it.
+
+Cached numbers (a grant's `remaining` and `held`, an account's `available` and `held`) are
+backed by CHECK constraints, and `creditflow check` recomputes each of them from `entries`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from creditflow.store.types import Sequence64, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("external_id", String(255), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("country", String(2)),
+    Column("status", String(16), nullable=False),
+    # Sums of the grants' columns below, kept in the same transaction as every entry.
+    Column("available", BigInteger, nullable=False, server_default=text("0")),
+    Column("held", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("available >= 0", name="available_not_negative"),
+    CheckConstraint("held >= 0", name="held_not_negative"),
+    CheckConstraint("status IN ('active', 'suspended')", name="status_known"),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    # `seq` orders grants by age for draw-down ("then oldest"); `id` is the public id.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("granted", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False, server_default=text("0")),
+    Column("priority", Integer, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("source_type", String(32), nullable=False),
+    Column("source_id", String(64)),
+    Column("reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("granted > 0", name="granted_positive"),
+    CheckConstraint("remaining >= 0", name="remaining_not_negative"),
+    CheckConstraint("held >= 0", name="held_not_negative"),
+    CheckConstraint("remaining + held <= granted", name="within_granted"),
+    CheckConstraint("channel IN ('any', 'web', 'app')", name="channel_known"),
+)
+# Draw-down and balance reads look only at grants with credits left, however many there were.
+Index(
+    "ix_grants_live",
+    grants.c.account_id,
+    sqlite_where=text("remaining > 0 OR held > 0"),
+    postgresql_where=text("remaining > 0 OR held > 0"),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    # The ledger, append-only: each row is one transfer of `amount` credits from the ledger
+    # account `debit_account` to `credit_account` (TigerBeetle's model). Ledger accounts are
+    # named `grant:<grant id>`, `held:<grant id>`, and `issued|spent|expired|revoked:<account id>`.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("transaction_id", String(32), nullable=False),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("grant_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("debit_account", String(48), nullable=False),
+    Column("credit_account", String(48), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    # The entry's effect on the customer's account, as the API shows it.
+    Column("available_delta", BigInteger, nullable=False),
+    Column("held_delta", BigInteger, nullable=False),
+    Column("available_after", BigInteger, nullable=False),
+    Column("held_after", BigInteger, nullable=False),
+    Column("hold_id", String(32)),
+    Column("reason", Text),
+    Column("reference", String(255)),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("debit_account <> credit_account", name="two_accounts"),
+    CheckConstraint("available_after >= 0", name="available_after_not_negative"),
+)
+Index("ix_entries_account_seq", entries.c.account_id, entries.c.seq)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("captured", BigInteger, nullable=False, server_default=text("0")),
+    Column("channel", String(8)),
+    Column("reason", Text),
+    Column("reference", String(255)),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime),
+    Column("release_reason", String(16)),
+    CheckConstraint("credits > 0", name="credits_positive"),
+    CheckConstraint("captured >= 0 AND captured <= credits", name="captured_within_held"),
+    CheckConstraint("status IN ('held', 'captured', 'released')", name="status_known"),
+)
+Index("ix_holds_account", holds.c.account_id)
+
+hold_allocations = Table(
+    "hold_allocations",
+    metadata,
+    # Which grants a hold took its credits from, in draw-down order, so a release gives them
+    # back to the same grants (rule 5).
+    Column("hold_id", String(32), ForeignKey("holds.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("grant_id", String(32), ForeignKey("grants.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    PrimaryKeyConstraint("hold_id", "position"),
+    CheckConstraint("credits > 0", name="credits_positive"),
+)
+
+due_work = Table(
+    "due_work",
+    metadata,
+    # The queue of work the clock makes due: grant expiries, hold time-outs, and later renewals.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("task", String(32), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("task", "subject_id", name="uq_due_work_task_subject"),
+)
+Index("ix_due_work_due_at", due_work.c.due_at, due_work.c.seq)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("scope", "key"),
+)
+Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("role", String(16), nullable=False),
+    # SHA-256 of a 256-bit random secret: a slow hash adds nothing when the secret has that much
+    # entropy, and a fast one keeps authentication off the hot path.
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("label", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    CheckConstraint("role IN ('admin', 'service', 'support', 'worker')", name="role_known"),
+)
+
+clock_state = Table(
+    "clock_state",
+    metadata,
+    # Where the test clock stands, so a restarted test-clock server picks up where it left off.
+    Column("name", String(16), primary_key=True),
+    Column("now", UTCDateTime, nullable=False),
+)
