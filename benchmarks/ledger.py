@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-import tracemalloc
+import resource
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,7 +312,6 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="use this server instead of starting one")
     args = parser.parse_args()
 
-    tracemalloc.start()
     print("SQLite, synchronous=FULL, one thread")
     sq = bench_sqlite(args.seconds)
     print(f"  spends/s   Python API {sq['api']:8.0f}   raw sqlite3 {sq['raw']:8.0f}   "
@@ -340,8 +339,8 @@ def main() -> None:
         print("HTTP (creditflow serve, SQLite FULL, keep-alive)")
         for clients in (1, 4):
             print(f"  {clients} client(s)  spends/s {bench_http(args.seconds, clients):8.0f}")
-    _, peak = tracemalloc.get_traced_memory()
-    print(f"peak Python memory of this process {peak / 2**20:.1f} MiB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak resident memory of this process {peak / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

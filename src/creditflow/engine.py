@@ -44,6 +44,7 @@ from creditflow.services.views import (
     SpendView,
 )
 from creditflow.store.api_keys import ApiKeyRecord
+from creditflow.store.connections import connections_for
 from creditflow.store.database import DatabaseSettings, create_db_engine, database_url
 from creditflow.store.migrate import upgrade_to_head
 from creditflow.store.uow import UnitOfWork
@@ -82,20 +83,21 @@ class Engine:
         )
         if migrate:
             upgrade_to_head(self.db)
+        self._connections = connections_for(self.db)
         self.clock: Clock = clock or SystemClock()
         if isinstance(self.clock, TestClock):
             self._resume_test_clock(self.clock)
         self.metrics = Metrics()
         self._clock_lock = threading.Lock()
         self.context = ServiceContext(
-            engine=self.db,
+            connections=self._connections,
             clock=self.clock,
             catalog=self.catalog,
             on_posted=self.metrics.count_transfers,
         )
 
     def close(self) -> None:
-        self.db.dispose()
+        self._connections.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -326,7 +328,7 @@ class Engine:
 
     def _resume_test_clock(self, clock: TestClock) -> None:
         """A restarted test-clock server resumes at the time its clock last stood."""
-        with UnitOfWork(self.db) as uow:
+        with UnitOfWork(self._connections) as uow:
             saved = uow.clock_state.saved_now()
             if saved is None:
                 uow.clock_state.save(clock.now())

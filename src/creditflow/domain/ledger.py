@@ -9,7 +9,7 @@ accounts that credits come from or go to (`issued`, `spent`, `expired`, `revoked
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from creditflow.domain.drawdown import Allocation
 from creditflow.domain.kinds import EntryType, GrantKind
@@ -39,11 +39,19 @@ class Transfer:
     credit: str
     amount: int
 
+    remaining_delta: int = field(init=False, compare=False)
+    """Change to the grant's credits free to spend: the customer's `available`."""
+    held_delta: int = field(init=False, compare=False)
+    """Change to the grant's held credits: the customer's `held`."""
+
     def __post_init__(self) -> None:
         if self.amount <= 0:
             raise ValueError(f"a transfer moves a positive amount, not {self.amount}")
         if self.debit == self.credit:
             raise ValueError(f"a transfer needs two accounts, got {self.debit} twice")
+        # Computed once: the ledger reads them several times per entry on the spend path.
+        object.__setattr__(self, "remaining_delta", self.delta(grant_account(self.grant_id)))
+        object.__setattr__(self, "held_delta", self.delta(held_account(self.grant_id)))
 
     def delta(self, ledger_account: str) -> int:
         """How this transfer changes the balance of `ledger_account`."""
@@ -52,16 +60,6 @@ class Transfer:
         if ledger_account == self.debit:
             return -self.amount
         return 0
-
-    @property
-    def remaining_delta(self) -> int:
-        """Change to the grant's credits free to spend: the customer's `available`."""
-        return self.delta(grant_account(self.grant_id))
-
-    @property
-    def held_delta(self) -> int:
-        """Change to the grant's held credits: the customer's `held`."""
-        return self.delta(held_account(self.grant_id))
 
 
 def issue(account_id: str, grant_id: str, kind: GrantKind, credits: int) -> Transfer:

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
 
 from creditflow.clock import Clock
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.ledger import Transfer
 from creditflow.services.idempotency import IdempotencyKey, recall, remember
+from creditflow.store.connections import Connections
 from creditflow.store.uow import UnitOfWork
 
 M = TypeVar("M", bound=BaseModel)
@@ -25,17 +25,17 @@ def _ignore(_transfers: Sequence[Transfer]) -> None:
 
 @dataclass(frozen=True)
 class ServiceContext:
-    engine: Engine
+    connections: Connections
     clock: Clock
     catalog: Catalog
     on_posted: Callable[[Sequence[Transfer]], None] = field(default=_ignore)
     """Told of every committed transfer (metrics count credits granted and spent by kind)."""
 
     def writing(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.connections)
 
     def reading(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, read_only=True)
+        return UnitOfWork(self.connections, read_only=True)
 
     def run_plain(self, use_case: Callable[[UnitOfWork], R]) -> R:
         """Run a writing use case that takes no idempotency key, in one transaction."""

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from creditflow.domain.errors import AccountExists
+from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.records import AccountRecord
 from creditflow.store.tables import accounts
 
 
+_COLUMNS = "id, external_id, email, country, status, available, held, created_at"
+_GET = Statement(f"SELECT {_COLUMNS} FROM accounts WHERE id = :id")
+_GET_FOR_UPDATE = Statement(f"SELECT {_COLUMNS} FROM accounts WHERE id = :id FOR UPDATE")
+_MOVE = Statement(
+    "UPDATE accounts SET available = available + :available, held = held + :held "
+    "WHERE id = :id RETURNING available, held"
+)
+
+
 class AccountRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
+        self._driver = driver
 
     def add(
         self, *, id: str, external_id: str, email: str, country: str | None, now: datetime
@@ -45,11 +56,12 @@ class AccountRepository:
         return AccountRecord(**values)  # type: ignore[arg-type]
 
     def get(self, account_id: str, *, for_update: bool = False) -> AccountRecord | None:
-        query = select(accounts).where(accounts.c.id == account_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._connection.execute(query).mappings().first()
-        return AccountRecord(**row) if row else None
+        """`for_update` locks the row on PostgreSQL; SQLite's BEGIN IMMEDIATE already has."""
+        statement = _GET_FOR_UPDATE if for_update and self._driver.postgresql else _GET
+        row = self._driver.one(statement, {"id": account_id})
+        if row is None:
+            return None
+        return AccountRecord(*row[:7], created_at=self._driver.read_time(row[7]))  # type: ignore[arg-type]
 
     def find_by_external_id(self, external_id: str) -> AccountRecord | None:
         row = (
@@ -67,10 +79,6 @@ class AccountRepository:
 
     def move_balance(self, account_id: str, *, available: int, held: int) -> tuple[int, int]:
         """Add to the cached sums; the CHECK constraints refuse a negative result."""
-        row = self._connection.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id)
-            .values(available=accounts.c.available + available, held=accounts.c.held + held)
-            .returning(accounts.c.available, accounts.c.held)
-        ).one()
+        row = self._driver.one(_MOVE, {"id": account_id, "available": available, "held": held})
+        assert row is not None, f"account {account_id} vanished"
         return int(row[0]), int(row[1])

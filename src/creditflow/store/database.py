@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_SQLITE_FILE = "creditflow.db"
 SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+_BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,10 @@ def create_db_engine(settings: DatabaseSettings) -> Engine:
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it would cost a round trip per transaction; pool_recycle retires
+        # connections before a server or proxy would time them out.
+        pool_recycle=1800,
+        pool_reset_on_return=None,  # every unit of work ends its own transaction
     )
 
 
@@ -65,6 +69,7 @@ def _sqlite_engine(settings: DatabaseSettings) -> Engine:
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size * 4,
         connect_args={"timeout": 60, "check_same_thread": False},
+        pool_reset_on_return=None,  # every unit of work ends its own transaction
     )
 
     @event.listens_for(engine, "connect")
@@ -80,8 +85,9 @@ def _sqlite_engine(settings: DatabaseSettings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        mode = connection.info.get("sqlite_begin", "IMMEDIATE")
+        # Straight to the driver: this runs before every transaction, on the spend path.
+        connection.connection.driver_connection.execute(_BEGIN[mode])  # type: ignore[union-attr]
 
     return engine
 

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, insert, select
 
 from creditflow.domain.kinds import Channel, GrantKind
 from creditflow.domain.ledger import Transfer
 from creditflow.store.accounts import AccountRepository
+from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.records import EntryRecord, GrantRecord
 from creditflow.store.tables import entries, grants
 
@@ -31,11 +32,39 @@ class PostedEntry:
     held_after: int
 
 
+_GRANT_COLUMNS = (
+    "seq, id, account_id, kind, granted, remaining, held, priority, channel, expires_at, "
+    "source_type, source_id, reason, created_at"
+)
+_LIVE_GRANTS = Statement(
+    f"SELECT {_GRANT_COLUMNS} FROM grants "
+    "WHERE account_id = :account_id AND (remaining > 0 OR held > 0)"
+)
+_MOVE_GRANT = Statement(
+    "UPDATE grants SET remaining = remaining + :remaining, held = held + :held "
+    "WHERE id = :id AND remaining + :remaining >= 0 AND held + :held >= 0"
+)
+_ENTRY_COLUMNS = (
+    "transaction_id", "account_id", "type", "grant_id", "kind", "debit_account",
+    "credit_account", "amount", "available_delta", "held_delta", "available_after",
+    "held_after", "hold_id", "reason", "reference", "at",
+)
+_INSERT_ENTRY = Statement(
+    f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _ENTRY_COLUMNS)})"
+)
+
+
 class LedgerRepository:
     def __init__(
-        self, connection: Connection, accounts: AccountRepository, journal: list[Transfer]
+        self,
+        connection: Connection,
+        driver: Driver,
+        accounts: AccountRepository,
+        journal: list[Transfer],
     ) -> None:
         self._connection = connection
+        self._driver = driver
         self._accounts = accounts
         self._journal = journal
 
@@ -79,13 +108,15 @@ class LedgerRepository:
 
     def live_grants(self, account_id: str) -> list[GrantRecord]:
         """Grants with credits left or held; served by the partial index `ix_grants_live`."""
-        rows = self._connection.execute(
-            select(grants).where(
-                grants.c.account_id == account_id,
-                or_(grants.c.remaining > 0, grants.c.held > 0),
+        read_time = self._driver.read_time
+        return [
+            GrantRecord(
+                row[0], row[1], row[2], GrantKind(row[3]), row[4], row[5], row[6], row[7],
+                Channel(row[8]), read_time(row[9]), row[10], row[11], row[12],
+                read_time(row[13]),  # type: ignore[arg-type]
             )
-        ).all()
-        return [_grant_record(row) for row in rows]
+            for row in self._driver.all(_LIVE_GRANTS, {"account_id": account_id})
+        ]
 
     def grants_by_id(self, grant_ids: Sequence[str]) -> dict[str, GrantRecord]:
         rows = self._connection.execute(select(grants).where(grants.c.id.in_(grant_ids))).all()
@@ -119,6 +150,7 @@ class LedgerRepository:
         # Walk back from the final sums so each entry carries the balance right after it.
         available -= total_available
         held -= total_held
+        at = self._driver.bind_time(now)
         posted: list[PostedEntry] = []
         rows = []
         for transfer in transfers:
@@ -142,29 +174,23 @@ class LedgerRepository:
                     "hold_id": hold_id,
                     "reason": reason,
                     "reference": reference,
-                    "at": now,
+                    "at": at,
                 }
             )
-        if rows:
-            self._connection.execute(insert(entries), rows)
+        if len(rows) == 1:
+            self._driver.execute(_INSERT_ENTRY, rows[0])
+        elif rows:
+            self._driver.many(_INSERT_ENTRY, rows)
         self._journal.extend(transfers)
         return posted
 
     def _move_grant(self, grant_id: str, *, remaining: int, held: int) -> None:
         if remaining == 0 and held == 0:
             return
-        result = self._connection.execute(
-            update(grants)
-            .where(
-                and_(
-                    grants.c.id == grant_id,
-                    grants.c.remaining + remaining >= 0,
-                    grants.c.held + held >= 0,
-                )
-            )
-            .values(remaining=grants.c.remaining + remaining, held=grants.c.held + held)
+        moved = self._driver.execute(
+            _MOVE_GRANT, {"id": grant_id, "remaining": remaining, "held": held}
         )
-        if result.rowcount != 1:
+        if moved != 1:
             raise LedgerConflict(f"grant {grant_id} cannot move {remaining} / {held} credits")
 
     def entries_page(

@@ -6,49 +6,65 @@ rolls everything back, so a refused request leaves no trace. Repositories never 
 
 from __future__ import annotations
 
+from functools import cached_property
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from creditflow.domain.ledger import Transfer
 from creditflow.store.accounts import AccountRepository
 from creditflow.store.api_keys import ApiKeyRepository
 from creditflow.store.clock_state import ClockStateRepository
+from creditflow.store.connections import Connections
 from creditflow.store.due_work import DueWorkRepository
 from creditflow.store.holds import HoldRepository
 from creditflow.store.idempotency import IdempotencyRepository
 from creditflow.store.ledger import LedgerRepository
+from creditflow.store.raw_sql import Driver
 
 
 class UnitOfWork:
     accounts: AccountRepository
     ledger: LedgerRepository
-    holds: HoldRepository
-    due_work: DueWorkRepository
-    idempotency: IdempotencyRepository
-    api_keys: ApiKeyRepository
-    clock_state: ClockStateRepository
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
-        self._engine = engine
+    def __init__(self, connections: Connections, *, read_only: bool = False) -> None:
+        self._connections = connections
         self._read_only = read_only
         self.posted: list[Transfer] = []
         """Transfers posted in this transaction, reported to metrics once it commits."""
 
     def __enter__(self) -> UnitOfWork:
-        connection = self._engine.connect()
-        if self._read_only:
-            connection = connection.execution_options(sqlite_begin="DEFERRED")
+        connection = self._connections.acquire()
+        # Read by the SQLite begin hook: readers need not wait for the write lock.
+        connection.info["sqlite_begin"] = "DEFERRED" if self._read_only else "IMMEDIATE"
         self.connection: Connection = connection
         self._transaction = connection.begin()
-        self.accounts = AccountRepository(connection)
-        self.ledger = LedgerRepository(connection, self.accounts, self.posted)
-        self.holds = HoldRepository(connection)
-        self.due_work = DueWorkRepository(connection)
-        self.idempotency = IdempotencyRepository(connection)
-        self.api_keys = ApiKeyRepository(connection)
-        self.clock_state = ClockStateRepository(connection)
+        self.driver = Driver(connection)
+        self.accounts = AccountRepository(connection, self.driver)
+        self.ledger = LedgerRepository(connection, self.driver, self.accounts, self.posted)
         return self
+
+    # The other repositories are made on first use: most units of work never touch them.
+
+    @cached_property
+    def holds(self) -> HoldRepository:
+        return HoldRepository(self.connection)
+
+    @cached_property
+    def due_work(self) -> DueWorkRepository:
+        return DueWorkRepository(self.connection)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRepository:
+        return IdempotencyRepository(self.connection)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        return ApiKeyRepository(self.connection)
+
+    @cached_property
+    def clock_state(self) -> ClockStateRepository:
+        return ClockStateRepository(self.connection)
 
     def __exit__(
         self,
@@ -60,7 +76,7 @@ class UnitOfWork:
             if self._transaction.is_active:
                 self._transaction.rollback()
         finally:
-            self.connection.close()
+            self._connections.release(self.connection)
 
     def commit(self) -> None:
         self._transaction.commit()
