@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import resource
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +28,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from creditflow.engine import Engine  # noqa: E402
-from creditflow.ids import new_id  # noqa: E402
+from creditflow.engine import Engine
+from creditflow.ids import new_id
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 BIG = 10**11
@@ -82,8 +82,24 @@ ENTRY_COLUMNS = (
 
 
 def entry_row(account: str, grant: str, after: int) -> tuple[object, ...]:
-    return (new_id("txn"), account, "consume", grant, "purchased", f"grant:{grant}",
-            f"spent:{account}", 1, -1, 0, after, 0, None, None, None, "2026-11-22 00:00:00.000000")
+    return (
+        new_id("txn"),
+        account,
+        "consume",
+        grant,
+        "purchased",
+        f"grant:{grant}",
+        f"spent:{account}",
+        1,
+        -1,
+        0,
+        after,
+        0,
+        None,
+        None,
+        None,
+        "2026-11-22 00:00:00.000000",
+    )
 
 
 # SQLite
@@ -163,7 +179,9 @@ def bench_sqlite(seconds: float) -> dict[str, float]:
 def fill_entries(path: str, account: str, *, target: int) -> None:
     connection = sqlite3.connect(path)
     have = connection.execute("SELECT count(*) FROM entries").fetchone()[0]
-    grant = connection.execute("SELECT id FROM grants WHERE account_id = ?", (account,)).fetchone()[0]
+    grant = connection.execute("SELECT id FROM grants WHERE account_id = ?", (account,)).fetchone()[
+        0
+    ]
     batch = [entry_row(account, grant, BIG) for _ in range(10_000)]
     for _ in range((target - have) // len(batch)):
         connection.executemany(
@@ -194,12 +212,16 @@ def balance_latency_ms(engine: Engine, account: str, n: int) -> float:
 # PostgreSQL
 
 
-def pg_raw_spend(url: str, account: str, grant: str) -> tuple[Callable[[], None], Callable[[], None]]:
+def pg_raw_spend(
+    url: str, account: str, grant: str
+) -> tuple[Callable[[], None], Callable[[], None]]:
     connection = psycopg.connect(url)
 
     def spend() -> None:
         with connection.transaction():
-            connection.execute("SELECT * FROM accounts WHERE id = %s FOR UPDATE", (account,)).fetchone()
+            connection.execute(
+                "SELECT * FROM accounts WHERE id = %s FOR UPDATE", (account,)
+            ).fetchone()
             connection.execute(
                 "SELECT * FROM grants WHERE account_id = %s AND (remaining > 0 OR held > 0)",
                 (account,),
@@ -267,9 +289,19 @@ def bench_http(seconds: float, clients: int) -> float:
     port = free_port()
     env = {**os.environ, "CREDITFLOW_ADMIN_KEY": "bench"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "creditflow", "serve", "--port", str(port),
-         "--db", f"sqlite:///{folder}/http.db"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "creditflow",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            f"sqlite:///{folder}/http.db",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": "Bearer bench"}
@@ -284,8 +316,10 @@ def bench_http(seconds: float, clients: int) -> float:
             account = client.post(
                 "/v1/accounts", json={"external_id": "http", "email": "h@example.com"}
             ).json()["id"]
-            client.post(f"/v1/accounts/{account}/grants",
-                        json={"credits": BIG, "kind": "purchased", "reason": "bench"})
+            client.post(
+                f"/v1/accounts/{account}/grants",
+                json={"credits": BIG, "kind": "purchased", "reason": "bench"},
+            )
         sessions = [httpx.Client(base_url=base, headers=headers) for _ in range(clients)]
 
         def spender(session: httpx.Client) -> Callable[[], None]:
@@ -314,14 +348,20 @@ def main() -> None:
 
     print("SQLite, synchronous=FULL, one thread")
     sq = bench_sqlite(args.seconds)
-    print(f"  spends/s   Python API {sq['api']:8.0f}   raw sqlite3 {sq['raw']:8.0f}   "
-          f"ratio {sq['api'] / sq['raw']:.2f}")
-    print(f"  spend latency (median)   at 1e3 entries {sq['latency_1e3_ms']:.3f} ms   "
-          f"at 1e6 entries {sq['latency_1e6_ms']:.3f} ms   "
-          f"ratio {sq['latency_1e6_ms'] / sq['latency_1e3_ms']:.2f}")
-    print(f"  balance read (median)    at 1e3 entries {sq['balance_1e3_ms']:.3f} ms   "
-          f"at 1e6 entries {sq['balance_1e6_ms']:.3f} ms   "
-          f"ratio {sq['balance_1e6_ms'] / sq['balance_1e3_ms']:.2f}")
+    print(
+        f"  spends/s   Python API {sq['api']:8.0f}   raw sqlite3 {sq['raw']:8.0f}   "
+        f"ratio {sq['api'] / sq['raw']:.2f}"
+    )
+    print(
+        f"  spend latency (median)   at 1e3 entries {sq['latency_1e3_ms']:.3f} ms   "
+        f"at 1e6 entries {sq['latency_1e6_ms']:.3f} ms   "
+        f"ratio {sq['latency_1e6_ms'] / sq['latency_1e3_ms']:.2f}"
+    )
+    print(
+        f"  balance read (median)    at 1e3 entries {sq['balance_1e3_ms']:.3f} ms   "
+        f"at 1e6 entries {sq['balance_1e6_ms']:.3f} ms   "
+        f"ratio {sq['balance_1e6_ms'] / sq['balance_1e3_ms']:.2f}"
+    )
 
     if not args.skip_postgres:
         url, stop = (args.postgres_url, lambda: None) if args.postgres_url else start_postgres()
@@ -332,8 +372,10 @@ def main() -> None:
         print("PostgreSQL, fsync on, loopback")
         for clients in (1, 8):
             api, raw = pg[f"api_{clients}"], pg[f"raw_{clients}"]
-            print(f"  {clients} client(s)  spends/s   Python API {api:8.0f}   raw psycopg {raw:8.0f}"
-                  f"   ratio {api / raw:.2f}")
+            print(
+                f"  {clients} client(s)  spends/s   Python API {api:8.0f}   raw psycopg {raw:8.0f}"
+                f"   ratio {api / raw:.2f}"
+            )
 
     if not args.skip_http:
         print("HTTP (creditflow serve, SQLite FULL, keep-alive)")

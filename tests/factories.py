@@ -28,7 +28,11 @@ def funded_account(
 ) -> AccountView:
     account = make_account(engine)
     engine.grant(
-        account.id, credits=credits, kind=kind, reason="test", expires_at=expires_at,
+        account.id,
+        credits=credits,
+        kind=kind,
+        reason="test",
+        expires_at=expires_at,
         channel=channel,
     )
     return account

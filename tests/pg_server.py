@@ -6,6 +6,7 @@ Debian's package creates.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -62,8 +63,17 @@ class PostgresServer:
         options = f"-p {self.port} -h 127.0.0.1 -k {self.root} -c max_connections=200"
         if not self.fsync:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                  "-w", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -74,7 +84,5 @@ class PostgresServer:
         raise RuntimeError("PostgreSQL did not start")
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
-        except subprocess.CalledProcessError:
-            pass

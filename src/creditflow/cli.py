@@ -12,7 +12,9 @@ from creditflow.clock import SystemClock, TestClock
 from creditflow.domain.errors import CatalogError, CreditflowError
 from creditflow.settings import Settings
 
-app = typer.Typer(help="creditflow: credits and subscriptions for AI image sites.", no_args_is_help=True)
+app = typer.Typer(
+    help="creditflow: credits and subscriptions for AI image sites.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Catalog files.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -20,7 +22,9 @@ app.add_typer(catalog_app, name="catalog")
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (default: CREDITFLOW_DATABASE_URL or ./creditflow.db)."),
+    typer.Option(
+        "--db", help="Database URL (default: CREDITFLOW_DATABASE_URL or ./creditflow.db)."
+    ),
 ]
 CatalogOption = Annotated[
     str | None,
@@ -44,8 +48,10 @@ def serve(
     ] = False,
     sqlite_synchronous: Annotated[
         str | None,
-        typer.Option(help="SQLite durability: FULL (default) or NORMAL, which may lose the last "
-                     "commits on a power cut."),
+        typer.Option(
+            help="SQLite durability: FULL (default) or NORMAL, which may lose the last "
+            "commits on a power cut."
+        ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
@@ -92,7 +98,6 @@ def serve(
 @app.command()
 def check(db: DbOption = None) -> None:
     """Verify the ledger's invariants over a whole database; exit 1 naming each violation."""
-    from creditflow.engine import Engine
 
     engine = _engine(db)
     violations = engine.check()
@@ -122,7 +127,9 @@ def create_key(
 
 
 @catalog_app.command("validate")
-def validate_catalog(path: Annotated[str, typer.Argument(help="The catalog TOML to check.")]) -> None:
+def validate_catalog(
+    path: Annotated[str, typer.Argument(help="The catalog TOML to check.")],
+) -> None:
     """Load a catalog as the service would, and say what is wrong with it."""
     from creditflow.catalog_file import load_catalog
 

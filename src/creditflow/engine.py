@@ -115,7 +115,7 @@ class Engine:
         country: str | None = None,
         idempotency_key: IdempotencyArg = None,
     ) -> AccountView:
-        args = {"external_id": external_id, "email": email, "country": country}
+        args: dict[str, Any] = {"external_id": external_id, "email": email, "country": country}
         return self._write(
             "create_account",
             args,
@@ -161,7 +161,7 @@ class Engine:
         source_id: str | None = None,
         idempotency_key: IdempotencyArg = None,
     ) -> GrantView:
-        args = {
+        args: dict[str, Any] = {
             "account_id": account_id,
             "credits": credits,
             "kind": kind,
@@ -177,9 +177,7 @@ class Engine:
             args,
             idempotency_key,
             GrantView,
-            lambda uow, now: credit_cases.grant_credits(
-                uow, catalog=self.catalog, now=now, **args
-            ),
+            lambda uow, now: credit_cases.grant_credits(uow, catalog=self.catalog, now=now, **args),
         )
 
     def consume(
@@ -192,7 +190,7 @@ class Engine:
         reference: str | None = None,
         idempotency_key: IdempotencyArg = None,
     ) -> SpendView:
-        args = {
+        args: dict[str, Any] = {
             "account_id": account_id,
             "credits": credits,
             "channel": channel,
@@ -238,7 +236,7 @@ class Engine:
         expires_in_seconds: int | None = None,
         idempotency_key: IdempotencyArg = None,
     ) -> HoldView:
-        args = {
+        args: dict[str, Any] = {
             "account_id": account_id,
             "credits": credits,
             "channel": channel,
@@ -262,7 +260,9 @@ class Engine:
             {"hold_id": hold_id, "credits": credits},
             idempotency_key,
             HoldView,
-            lambda uow, now: hold_cases.capture_hold(uow, now=now, hold_id=hold_id, credits=credits),
+            lambda uow, now: hold_cases.capture_hold(
+                uow, now=now, hold_id=hold_id, credits=credits
+            ),
         )
 
     def release(self, hold_id: str, *, idempotency_key: IdempotencyArg = None) -> HoldView:
@@ -350,9 +350,7 @@ class Engine:
 
     def create_api_key(self, *, role: str, label: str | None = None) -> ApiKeyView:
         return self.context.run_plain(
-            lambda uow: key_cases.create_api_key(
-                uow, now=self.clock.now(), role=role, label=label
-            )
+            lambda uow: key_cases.create_api_key(uow, now=self.clock.now(), role=role, label=label)
         )
 
     def find_api_key_by_hash(self, secret_hash: str) -> ApiKeyRecord | None:

@@ -20,8 +20,10 @@ class Api:
     def __init__(self, client: TestClient, engine: Engine) -> None:
         self.client = client
         self.engine = engine
-        self.keys = {role: engine.create_api_key(role=role).secret
-                     for role in ("service", "support", "worker")}
+        self.keys = {
+            role: engine.create_api_key(role=role).secret
+            for role in ("service", "support", "worker")
+        }
         self.keys["admin"] = ADMIN_KEY
 
     def headers(self, role: str = "admin", **extra: str) -> dict[str, str]:

@@ -17,20 +17,24 @@ def test_an_account_is_created_and_found_by_id_and_external_id(api: Api) -> None
     assert (account["status"], account["country"]) == ("active", "DE")
     assert account["created_at"].endswith("Z")
     assert api.get(f"/v1/accounts/{account['id']}").json() == account
-    assert api.get("/v1/accounts", external_id="u-1").json() == {"data": [account],
-                                                                 "next_cursor": None}
+    assert api.get("/v1/accounts", external_id="u-1").json() == {
+        "data": [account],
+        "next_cursor": None,
+    }
     again = api.post("/v1/accounts", {"external_id": "u-1", "email": "c@d.co"})
     assert_error(again, 409, "account_exists")
 
 
 def test_grant_consume_and_balance_follow_the_contract(api: Api) -> None:
     account = api.account()
-    grant = api.post(f"/v1/accounts/{account}/grants",
-                     {"credits": 100, "kind": "purchased", "reason": "pack"})
+    grant = api.post(
+        f"/v1/accounts/{account}/grants", {"credits": 100, "kind": "purchased", "reason": "pack"}
+    )
     assert grant.status_code == 201
     assert grant.json()["id"].startswith("grt_")
-    spend = api.post(f"/v1/accounts/{account}/consume", {"credits": 30, "reference": "job-9"},
-                     role="service")
+    spend = api.post(
+        f"/v1/accounts/{account}/consume", {"credits": 30, "reference": "job-9"}, role="service"
+    )
     assert spend.status_code == 200
     body = spend.json()
     assert body["transaction_id"].startswith("txn_")
@@ -41,8 +45,15 @@ def test_grant_consume_and_balance_follow_the_contract(api: Api) -> None:
     assert body["balance"] == {"available": 70}
     balance = api.get(f"/v1/accounts/{account}/balance").json()
     assert (balance["available"], balance["held"], balance["by_kind"]) == (70, 0, {"purchased": 70})
-    assert set(balance["grants"][0]) >= {"id", "kind", "remaining", "expires_at", "priority",
-                                         "channel", "source"}
+    assert set(balance["grants"][0]) >= {
+        "id",
+        "kind",
+        "remaining",
+        "expires_at",
+        "priority",
+        "channel",
+        "source",
+    }
 
 
 def test_overspending_answers_402_with_available_and_requested(api: Api) -> None:
@@ -83,8 +94,17 @@ def test_the_ledger_lists_newest_first_with_cursor_pages(api: Api) -> None:
     assert second["next_cursor"] is None
     entries = first["data"] + second["data"]
     assert sum(e["credits"] for e in entries) == 95
-    assert set(entries[0]) >= {"id", "at", "type", "credits", "grant_id", "kind", "reason",
-                               "reference", "balance_after"}
+    assert set(entries[0]) >= {
+        "id",
+        "at",
+        "type",
+        "credits",
+        "grant_id",
+        "kind",
+        "reason",
+        "reference",
+        "balance_after",
+    }
 
 
 def test_an_idempotent_post_replays_the_first_answer_byte_for_byte(api: Api) -> None:
@@ -99,10 +119,12 @@ def test_an_idempotent_post_replays_the_first_answer_byte_for_byte(api: Api) -> 
     assert api.get(f"/v1/accounts/{account}/balance").json()["available"] == 93
     reused = api.post(path, {"credits": 8}, **{"Idempotency-Key": "abc"})
     assert_error(reused, 409, "idempotency_key_reused")
-    created = api.post("/v1/accounts", {"external_id": "idem", "email": "i@x.io"},
-                       **{"Idempotency-Key": "acct"})
-    replay = api.post("/v1/accounts", {"external_id": "idem", "email": "i@x.io"},
-                      **{"Idempotency-Key": "acct"})
+    created = api.post(
+        "/v1/accounts", {"external_id": "idem", "email": "i@x.io"}, **{"Idempotency-Key": "acct"}
+    )
+    replay = api.post(
+        "/v1/accounts", {"external_id": "idem", "email": "i@x.io"}, **{"Idempotency-Key": "acct"}
+    )
     assert (created.status_code, replay.status_code) == (201, 201)
     assert replay.content == created.content
 
@@ -116,8 +138,9 @@ def test_bad_credits_are_refused_with_422_and_change_nothing(api: Api, credits: 
     for path in (f"/v1/accounts/{account}/consume", f"/v1/accounts/{account}/holds"):
         error = assert_error(api.post(path, {"credits": credits}), 422, "invalid_request")
         assert "credits" in error["message"]
-    grant = api.post(f"/v1/accounts/{account}/grants",
-                     {"credits": credits, "kind": "promo", "reason": "x"})
+    grant = api.post(
+        f"/v1/accounts/{account}/grants", {"credits": credits, "kind": "promo", "reason": "x"}
+    )
     assert_error(grant, 422, "invalid_request")
     assert len(api.get(f"/v1/accounts/{account}/ledger").json()["data"]) == 1
 
@@ -127,8 +150,10 @@ def test_bad_credits_are_refused_with_422_and_change_nothing(api: Api, credits: 
     [
         ({"credits": 5, "kind": "gold", "reason": "x"}, "kind"),
         ({"credits": 5, "kind": "promo", "reason": "x", "channel": "tv"}, "channel"),
-        ({"credits": 5, "kind": "promo", "reason": "x", "expires_at": "2000-01-01T00:00:00Z"},
-         "expires_at"),
+        (
+            {"credits": 5, "kind": "promo", "reason": "x", "expires_at": "2000-01-01T00:00:00Z"},
+            "expires_at",
+        ),
         ({"credits": 5, "kind": "promo", "reason": "x", "expires_at": "tomorrow"}, "expires_at"),
         ({"credits": 5, "kind": "promo", "reason": "x", "priority": -1}, "priority"),
         ({"credits": 5, "kind": "promo"}, "reason"),
@@ -144,16 +169,24 @@ def test_bad_grants_are_refused_naming_the_field(api: Api, body: Any, field: str
 
 def test_unknown_channel_on_consume_and_balance_is_refused(api: Api) -> None:
     account = api.account(10)
-    assert_error(api.post(f"/v1/accounts/{account}/consume", {"credits": 1, "channel": "any"}),
-                 422, "invalid_request")
+    assert_error(
+        api.post(f"/v1/accounts/{account}/consume", {"credits": 1, "channel": "any"}),
+        422,
+        "invalid_request",
+    )
     assert_error(api.get(f"/v1/accounts/{account}/balance", channel="tv"), 422, "invalid_request")
 
 
 @pytest.mark.parametrize(
     "body",
-    [{"external_id": "", "email": "a@b.co"}, {"external_id": "x", "email": "not-an-email"},
-     {"external_id": "x", "email": "a@b.co", "country": "Germany"}, {"email": "a@b.co"},
-     {"external_id": 5, "email": "a@b.co"}, []],
+    [
+        {"external_id": "", "email": "a@b.co"},
+        {"external_id": "x", "email": "not-an-email"},
+        {"external_id": "x", "email": "a@b.co", "country": "Germany"},
+        {"email": "a@b.co"},
+        {"external_id": 5, "email": "a@b.co"},
+        [],
+    ],
 )
 def test_bad_accounts_are_refused(api: Api, body: Any) -> None:
     assert_error(api.post("/v1/accounts", body), 422, "invalid_request")
@@ -166,8 +199,11 @@ def test_unknown_ids_answer_404(api: Api) -> None:
     assert_error(api.get("/v1/accounts/acc_nope/ledger"), 404, "not_found")
     assert_error(api.post("/v1/accounts/acc_nope/consume", {"credits": 1}), 404, "not_found")
     assert_error(api.post("/v1/accounts/acc_nope/holds", {"credits": 1}), 404, "not_found")
-    assert_error(api.post("/v1/accounts/acc_nope/grants",
-                          {"credits": 1, "kind": "promo", "reason": "x"}), 404, "not_found")
+    assert_error(
+        api.post("/v1/accounts/acc_nope/grants", {"credits": 1, "kind": "promo", "reason": "x"}),
+        404,
+        "not_found",
+    )
     assert_error(api.get("/v1/holds/hld_nope"), 404, "not_found")
     assert_error(api.post("/v1/holds/hld_nope/capture"), 404, "not_found")
     assert_error(api.post("/v1/holds/hld_nope/release"), 404, "not_found")
@@ -185,8 +221,9 @@ def test_missing_or_wrong_keys_answer_401_and_wrong_roles_403(api: Api) -> None:
     assert_error(api.post(path, {"credits": 1}, role="worker"), 403, "forbidden")
     assert_error(api.post(path, {"credits": 1}, role="support"), 403, "forbidden")
     grant = {"credits": 1, "kind": "promo", "reason": "x"}
-    assert_error(api.post(f"/v1/accounts/{account}/grants", grant, role="service"),
-                 403, "forbidden")
+    assert_error(
+        api.post(f"/v1/accounts/{account}/grants", grant, role="service"), 403, "forbidden"
+    )
     assert api.post(f"/v1/accounts/{account}/grants", grant, role="support").status_code == 201
     assert api.get(f"/v1/accounts/{account}/balance").json()["available"] == 11
 
@@ -213,8 +250,9 @@ def test_bodies_over_one_mebibyte_answer_413(api: Api) -> None:
     assert api.get(f"/v1/accounts/{account}/balance").json()["available"] == 10
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"limit": "ten"},
-                                    {"cursor": "garbage"}])
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 501}, {"limit": "ten"}, {"cursor": "garbage"}]
+)
 def test_bad_pagination_is_refused(api: Api, params: dict[str, Any]) -> None:
     account = api.account(10)
     assert_error(api.get(f"/v1/accounts/{account}/ledger", **params), 422, "invalid_request")
@@ -223,10 +261,12 @@ def test_bad_pagination_is_refused(api: Api, params: dict[str, Any]) -> None:
 def test_capture_more_than_held_is_refused(api: Api) -> None:
     account = api.account(10)
     hold = api.post(f"/v1/accounts/{account}/holds", {"credits": 5}).json()
-    assert_error(api.post(f"/v1/holds/{hold['id']}/capture", {"credits": 6}),
-                 422, "invalid_request")
-    assert_error(api.post(f"/v1/holds/{hold['id']}/capture", {"credits": "all"}),
-                 422, "invalid_request")
+    assert_error(
+        api.post(f"/v1/holds/{hold['id']}/capture", {"credits": 6}), 422, "invalid_request"
+    )
+    assert_error(
+        api.post(f"/v1/holds/{hold['id']}/capture", {"credits": "all"}), 422, "invalid_request"
+    )
     assert api.get(f"/v1/holds/{hold['id']}").json()["status"] == "held"
 
 
@@ -248,6 +288,7 @@ def test_the_test_clock_is_absent_without_test_clock_mode(api: Api) -> None:
     moved = api.post("/v1/test-clock/advance", {"seconds": 60}).json()
     assert moved["now"] > now
     assert_error(api.post("/v1/test-clock/advance", {"seconds": -1}), 422, "invalid_request")
-    assert_error(api.post("/v1/test-clock/advance", {"to": "2000-01-01T00:00:00Z"}),
-                 422, "invalid_request")
+    assert_error(
+        api.post("/v1/test-clock/advance", {"to": "2000-01-01T00:00:00Z"}), 422, "invalid_request"
+    )
     assert_error(api.post("/v1/test-clock/advance", {}), 422, "invalid_request")

@@ -22,8 +22,14 @@ def creditflow_command(*args: str) -> list[str]:
 
 
 class Server:
-    def __init__(self, database_url: str, *, cwd: Path, extra: tuple[str, ...] = (),
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        cwd: Path,
+        extra: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(

@@ -30,7 +30,9 @@ def _account_with(client: httpx.Client, credits: int) -> str:
 def _check(database_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         creditflow_command("check", "--db", database_url),
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -49,7 +51,11 @@ def test_a_key_made_by_the_cli_authenticates_with_its_role(
 ) -> None:
     made = subprocess.run(
         creditflow_command("keys", "create", "--role", "support", "--db", database_url),
-        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=True,
     )
     secret = made.stdout.strip()
     server = start_server(database_url)
@@ -58,8 +64,9 @@ def test_a_key_made_by_the_cli_authenticates_with_its_role(
     headers = {"Authorization": f"Bearer {secret}"}
     balance = httpx.get(f"{server.url}/v1/accounts/{account}/balance", headers=headers)
     assert balance.json()["available"] == 10
-    spend = httpx.post(f"{server.url}/v1/accounts/{account}/consume", headers=headers,
-                       json={"credits": 1})
+    spend = httpx.post(
+        f"{server.url}/v1/accounts/{account}/consume", headers=headers, json={"credits": 1}
+    )
     assert spend.status_code == 403
     engine = create_engine(normalize_url(database_url))
     with engine.connect() as connection:
@@ -96,11 +103,15 @@ def _fresh_unmigrated_databases(tmp_path: Path, request: pytest.FixtureRequest) 
 
 def test_a_bad_catalog_is_refused_at_start_naming_the_file_and_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[site]\nname = "x"\ncurrency = "USD"\ntimezone = "UTC"\n'
-                   '[credits]\npriority = { gold = 1 }\nchannels = ["web"]\n')
+    bad.write_text(
+        '[site]\nname = "x"\ncurrency = "USD"\ntimezone = "UTC"\n'
+        '[credits]\npriority = { gold = 1 }\nchannels = ["web"]\n'
+    )
     result = subprocess.run(
         creditflow_command("serve", "--catalog", str(bad), "--db", f"sqlite:///{tmp_path}/x.db"),
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "bad.toml" in result.stderr and "priority" in result.stderr and "gold" in result.stderr

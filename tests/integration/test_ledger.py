@@ -29,11 +29,20 @@ def test_rule_1_a_grant_records_kind_priority_expiry_channel_and_source(
     account = make_account(engine)
     expires = clock.now() + timedelta(days=30)
     grant = engine.grant(
-        account.id, credits=500, kind="subscription", reason="cycle 1", expires_at=expires,
-        channel="web", source_type="subscription", source_id="sub_1",
+        account.id,
+        credits=500,
+        kind="subscription",
+        reason="cycle 1",
+        expires_at=expires,
+        channel="web",
+        source_type="subscription",
+        source_id="sub_1",
     )
     assert (grant.kind, grant.credits, grant.remaining, grant.channel) == (
-        "subscription", 500, 500, "web",
+        "subscription",
+        500,
+        500,
+        "web",
     )
     assert grant.priority == engine.catalog.priority_of("subscription")  # type: ignore[arg-type]
     assert grant.expires_at == expires
@@ -60,12 +69,16 @@ def test_rule_2_photo_catalog_spends_subscription_credits_before_lifetime(
         account = make_account(engine)
         engine.grant(account.id, credits=100, kind="purchased", reason="pack")
         engine.grant(
-            account.id, credits=500, kind="subscription", reason="plan",
+            account.id,
+            credits=500,
+            kind="subscription",
+            reason="plan",
             expires_at=clock.now() + timedelta(days=30),
         )
         spend = engine.consume(account.id, credits=550)
         assert [(a.kind, a.credits) for a in spend.allocations] == [
-            ("subscription", 500), ("purchased", 50),
+            ("subscription", 500),
+            ("purchased", 50),
         ]
         balance = engine.balance(account.id)
         assert balance.by_kind == {"purchased": 50}
@@ -97,8 +110,13 @@ def test_rule_4_the_entries_of_an_account_sum_to_its_balance(
     engine: Engine, clock: TestClock
 ) -> None:
     account = funded_account(engine, 1000)
-    engine.grant(account.id, credits=50, kind="daily", reason="d",
-                 expires_at=clock.now() + timedelta(hours=1))
+    engine.grant(
+        account.id,
+        credits=50,
+        kind="daily",
+        reason="d",
+        expires_at=clock.now() + timedelta(hours=1),
+    )
     engine.consume(account.id, credits=70)
     hold = engine.hold(account.id, credits=100)
     engine.capture(hold.id, credits=60)
@@ -178,8 +196,13 @@ def test_rule_5_credits_released_onto_an_expired_grant_lapse_with_an_expire_entr
     engine: Engine, clock: TestClock
 ) -> None:
     account = make_account(engine)
-    engine.grant(account.id, credits=100, kind="daily", reason="d",
-                 expires_at=clock.now() + timedelta(hours=1))
+    engine.grant(
+        account.id,
+        credits=100,
+        kind="daily",
+        reason="d",
+        expires_at=clock.now() + timedelta(hours=1),
+    )
     hold = engine.hold(account.id, credits=40, expires_in_seconds=7200)
     engine.advance_clock(seconds=3600)
     assert engine.balance(account.id).available == 0  # the 60 unheld credits expired on time
@@ -195,8 +218,9 @@ def test_grants_expire_at_their_expires_at_as_ledger_entries(
     engine: Engine, clock: TestClock
 ) -> None:
     account = funded_account(engine, 10)
-    engine.grant(account.id, credits=90, kind="promo", reason="p",
-                 expires_at=clock.now() + timedelta(days=1))
+    engine.grant(
+        account.id, credits=90, kind="promo", reason="p", expires_at=clock.now() + timedelta(days=1)
+    )
     engine.advance_clock(seconds=86399)
     assert engine.balance(account.id).available == 100
     engine.advance_clock(seconds=1)
@@ -209,8 +233,13 @@ def test_a_spend_never_uses_a_grant_past_its_expiry_even_before_the_queue_runs(
     engine: Engine, clock: TestClock
 ) -> None:
     account = make_account(engine)
-    engine.grant(account.id, credits=50, kind="promo", reason="p",
-                 expires_at=clock.now() + timedelta(seconds=10))
+    engine.grant(
+        account.id,
+        credits=50,
+        kind="promo",
+        reason="p",
+        expires_at=clock.now() + timedelta(seconds=10),
+    )
     clock.move_to(clock.now() + timedelta(seconds=10))  # time passes; no due work has run
     with pytest.raises(InsufficientCredits):
         engine.consume(account.id, credits=1)
@@ -227,8 +256,9 @@ def test_rule_6_purchased_credits_never_expire_by_default(engine: Engine) -> Non
 def test_a_suspended_account_cannot_spend(engine: Engine) -> None:
     account = funded_account(engine, 100)
     with engine.db.begin() as connection:
-        connection.execute(text("UPDATE accounts SET status = 'suspended' WHERE id = :id"),
-                           {"id": account.id})
+        connection.execute(
+            text("UPDATE accounts SET status = 'suspended' WHERE id = :id"), {"id": account.id}
+        )
     with pytest.raises(AccountSuspended):
         engine.consume(account.id, credits=1)
     with pytest.raises(AccountSuspended):
@@ -247,8 +277,13 @@ def test_unknown_ids_and_taken_external_ids_are_refused(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("credits", "kind", "channel"),
-    [(0, "promo", None), (-5, "promo", None), (10**12 + 1, "promo", None), (1, "gold", None),
-     (1, "promo", "tv")],
+    [
+        (0, "promo", None),
+        (-5, "promo", None),
+        (10**12 + 1, "promo", None),
+        (1, "gold", None),
+        (1, "promo", "tv"),
+    ],
 )
 def test_invalid_grants_are_refused_and_change_nothing(
     engine: Engine, credits: int, kind: str, channel: str | None
@@ -257,3 +292,46 @@ def test_invalid_grants_are_refused_and_change_nothing(
     with pytest.raises(InvalidRequest):
         engine.grant(account.id, credits=credits, kind=kind, reason="x", channel=channel)
     assert engine.ledger(account.id).data == []
+
+
+def test_a_restarted_test_clock_engine_resumes_where_its_clock_stood(
+    database_url: str, clock: TestClock
+) -> None:
+    with Engine(database_url=database_url, clock=clock) as engine:
+        account = make_account(engine)
+        engine.grant(
+            account.id,
+            credits=5,
+            kind="promo",
+            reason="p",
+            expires_at=clock.now() + timedelta(days=10),
+        )
+        engine.advance_clock(seconds=86400)
+        stood = clock.now()
+    restarted_clock = TestClock(stood - timedelta(days=1))  # a start before the saved time
+    with Engine(database_url=database_url, clock=restarted_clock) as engine:
+        assert restarted_clock.now() == stood
+        engine.advance_clock(seconds=9 * 86400)
+        assert engine.balance(account.id).available == 0
+
+
+@pytest.mark.parametrize(
+    ("corruption", "named"),
+    [
+        ("UPDATE grants SET remaining = remaining + 1", "grant:"),
+        ("UPDATE accounts SET available = available + 1", "acc_"),
+        ("UPDATE entries SET available_after = available_after + 1", "acc_"),
+        ("UPDATE grants SET held = held + 1, remaining = remaining - 1", "held:"),
+    ],
+)
+def test_check_finds_a_cached_number_that_disagrees_with_the_ledger(
+    engine: Engine, corruption: str, named: str
+) -> None:
+    account = funded_account(engine, 100)
+    engine.consume(account.id, credits=10)
+    assert engine.check() == []
+    with engine.db.begin() as connection:
+        connection.execute(text(corruption))
+    violations = engine.check()
+    assert violations
+    assert any(v.account.startswith(named) for v in violations), violations

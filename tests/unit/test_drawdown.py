@@ -90,7 +90,10 @@ def test_expired_grants_pay_for_nothing() -> None:
 def test_rule_5_a_partial_capture_spends_the_first_drawn_credits_and_releases_the_rest() -> None:
     held = [Allocation("a", GrantKind.DAILY, 30), Allocation("b", GrantKind.PURCHASED, 20)]
     captured, released = split_capture(held, 40)
-    assert captured == [Allocation("a", GrantKind.DAILY, 30), Allocation("b", GrantKind.PURCHASED, 10)]
+    assert captured == [
+        Allocation("a", GrantKind.DAILY, 30),
+        Allocation("b", GrantKind.PURCHASED, 10),
+    ]
     assert released == [Allocation("b", GrantKind.PURCHASED, 10)]
 
 

@@ -114,8 +114,9 @@ def consume_credits(
     """Spend credits at once, in draw-down order, all or nothing (rules 2 to 4)."""
     validate_credits(credits)
     spend_channel = validate_channel(catalog, channel, allow_any=False)
-    account, allocations = allocate(uow, now=now, account_id=account_id, credits=credits,
-                                    channel=spend_channel)
+    account, allocations = allocate(
+        uow, now=now, account_id=account_id, credits=credits, channel=spend_channel
+    )
     transaction_id = new_id("txn")
     posted = uow.ledger.post(
         account_id=account.id,

@@ -40,7 +40,11 @@ def place_hold(
     validate_credits(credits)
     hold_channel = validate_channel(catalog, channel, allow_any=False)
     seconds = DEFAULT_HOLD_SECONDS if expires_in_seconds is None else expires_in_seconds
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= MAX_HOLD_SECONDS:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not 0 < seconds <= MAX_HOLD_SECONDS
+    ):
         raise InvalidRequest(
             f"expires_in_seconds must be a whole number from 1 to {MAX_HOLD_SECONDS}.",
             field="expires_in_seconds",

@@ -54,7 +54,9 @@ def _check_grants(connection: Connection, balances: dict[str, int]) -> list[Viol
     known: set[str] = set()
     issued: dict[str, int] = defaultdict(int)
     rows = connection.execute(
-        select(grants.c.id, grants.c.account_id, grants.c.granted, grants.c.remaining, grants.c.held)
+        select(
+            grants.c.id, grants.c.account_id, grants.c.granted, grants.c.remaining, grants.c.held
+        )
     )
     for grant_id, account_id, granted, remaining, held in rows:
         known.update((f"grant:{grant_id}", f"held:{grant_id}"))
@@ -81,8 +83,9 @@ def _check_accounts(connection: Connection, balances: dict[str, int]) -> list[Vi
     grant_sums = {
         account_id: (int(remaining), int(held))
         for account_id, remaining, held in connection.execute(
-            select(grants.c.account_id, func.sum(grants.c.remaining), func.sum(grants.c.held))
-            .group_by(grants.c.account_id)
+            select(
+                grants.c.account_id, func.sum(grants.c.remaining), func.sum(grants.c.held)
+            ).group_by(grants.c.account_id)
         )
     }
     entry_sums = {

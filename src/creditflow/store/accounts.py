@@ -12,7 +12,6 @@ from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.records import AccountRecord
 from creditflow.store.tables import accounts
 
-
 _COLUMNS = "id, external_id, email, country, status, available, held, created_at"
 _GET = Statement(f"SELECT {_COLUMNS} FROM accounts WHERE id = :id")
 _GET_FOR_UPDATE = Statement(f"SELECT {_COLUMNS} FROM accounts WHERE id = :id FOR UPDATE")
@@ -61,7 +60,9 @@ class AccountRepository:
         row = self._driver.one(statement, {"id": account_id})
         if row is None:
             return None
-        return AccountRecord(*row[:7], created_at=self._driver.read_time(row[7]))  # type: ignore[arg-type]
+        created_at = self._driver.read_time(row[7])
+        assert created_at is not None
+        return AccountRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], created_at)
 
     def find_by_external_id(self, external_id: str) -> AccountRecord | None:
         row = (

@@ -45,4 +45,6 @@ class DueWorkRepository:
         self._connection.execute(delete(due_work).where(due_work.c.seq == item.seq))
 
     def count(self) -> int:
-        return int(self._connection.execute(select(func.count()).select_from(due_work)).scalar_one())
+        return int(
+            self._connection.execute(select(func.count()).select_from(due_work)).scalar_one()
+        )

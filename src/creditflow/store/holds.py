@@ -61,7 +61,9 @@ class HoldRepository:
         return _hold_record(values)
 
     def get(self, hold_id: str) -> HoldRecord | None:
-        row = self._connection.execute(select(holds).where(holds.c.id == hold_id)).mappings().first()
+        row = (
+            self._connection.execute(select(holds).where(holds.c.id == hold_id)).mappings().first()
+        )
         return _hold_record(row) if row else None
 
     def allocations(self, hold_id: str) -> list[Allocation]:

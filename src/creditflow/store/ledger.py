@@ -45,9 +45,22 @@ _MOVE_GRANT = Statement(
     "WHERE id = :id AND remaining + :remaining >= 0 AND held + :held >= 0"
 )
 _ENTRY_COLUMNS = (
-    "transaction_id", "account_id", "type", "grant_id", "kind", "debit_account",
-    "credit_account", "amount", "available_delta", "held_delta", "available_after",
-    "held_after", "hold_id", "reason", "reference", "at",
+    "transaction_id",
+    "account_id",
+    "type",
+    "grant_id",
+    "kind",
+    "debit_account",
+    "credit_account",
+    "amount",
+    "available_delta",
+    "held_delta",
+    "available_after",
+    "held_after",
+    "hold_id",
+    "reason",
+    "reference",
+    "at",
 )
 _INSERT_ENTRY = Statement(
     f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
@@ -111,8 +124,19 @@ class LedgerRepository:
         read_time = self._driver.read_time
         return [
             GrantRecord(
-                row[0], row[1], row[2], GrantKind(row[3]), row[4], row[5], row[6], row[7],
-                Channel(row[8]), read_time(row[9]), row[10], row[11], row[12],
+                row[0],
+                row[1],
+                row[2],
+                GrantKind(row[3]),
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                Channel(row[8]),
+                read_time(row[9]),
+                row[10],
+                row[11],
+                row[12],
                 read_time(row[13]),  # type: ignore[arg-type]
             )
             for row in self._driver.all(_LIVE_GRANTS, {"account_id": account_id})

@@ -27,6 +27,8 @@ def upgrade_to_head(engine: Engine) -> None:
     config = alembic_config()
     with engine.connect() as connection, connection.begin():
         if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
