@@ -261,8 +261,27 @@ def bench_postgres(url: str, seconds: float) -> dict[str, float]:
             close()
         results[f"api_{clients}"] = max(api_rates)
         results[f"raw_{clients}"] = max(raw_rates)
+    account, grant = funded(engine)
+    results["latency_1e3_ms"] = spend_latency_ms(engine, account, 300)
+    results["balance_1e3_ms"] = balance_latency_ms(engine, account, 300)
+    fill_postgres_entries(url, account, grant, target=1_000_000)
+    results["latency_1e6_ms"] = spend_latency_ms(engine, account, 300)
+    results["balance_1e6_ms"] = balance_latency_ms(engine, account, 300)
     engine.close()
     return results
+
+
+def fill_postgres_entries(url: str, account: str, grant: str, *, target: int) -> None:
+    with psycopg.connect(url) as connection:
+        count = connection.execute("SELECT count(*) FROM entries").fetchone()
+        have = count[0] if count else 0
+        row = list(entry_row(account, grant, BIG))
+        row[-1] = NOW
+        with connection.cursor().copy(f"COPY entries ({ENTRY_COLUMNS}) FROM STDIN") as copy:
+            for _ in range(target - have):
+                row[0] = new_id("txn")
+                copy.write_row(row)
+        connection.execute("ANALYZE entries")
 
 
 def start_postgres() -> tuple[str, Callable[[], None]]:
@@ -338,6 +357,15 @@ def bench_http(seconds: float, clients: int) -> float:
         server.wait()
 
 
+def print_latencies(figures: dict[str, float]) -> None:
+    for what, key in (("spend latency (median)", "latency"), ("balance read (median) ", "balance")):
+        small, large = figures[f"{key}_1e3_ms"], figures[f"{key}_1e6_ms"]
+        print(
+            f"  {what}   at 1e3 entries {small:.3f} ms   at 1e6 entries {large:.3f} ms   "
+            f"ratio {large / small:.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed run")
@@ -352,16 +380,7 @@ def main() -> None:
         f"  spends/s   Python API {sq['api']:8.0f}   raw sqlite3 {sq['raw']:8.0f}   "
         f"ratio {sq['api'] / sq['raw']:.2f}"
     )
-    print(
-        f"  spend latency (median)   at 1e3 entries {sq['latency_1e3_ms']:.3f} ms   "
-        f"at 1e6 entries {sq['latency_1e6_ms']:.3f} ms   "
-        f"ratio {sq['latency_1e6_ms'] / sq['latency_1e3_ms']:.2f}"
-    )
-    print(
-        f"  balance read (median)    at 1e3 entries {sq['balance_1e3_ms']:.3f} ms   "
-        f"at 1e6 entries {sq['balance_1e6_ms']:.3f} ms   "
-        f"ratio {sq['balance_1e6_ms'] / sq['balance_1e3_ms']:.2f}"
-    )
+    print_latencies(sq)
 
     if not args.skip_postgres:
         url, stop = (args.postgres_url, lambda: None) if args.postgres_url else start_postgres()
@@ -376,6 +395,7 @@ def main() -> None:
                 f"  {clients} client(s)  spends/s   Python API {api:8.0f}   raw psycopg {raw:8.0f}"
                 f"   ratio {api / raw:.2f}"
             )
+        print_latencies(pg)
 
     if not args.skip_http:
         print("HTTP (creditflow serve, SQLite FULL, keep-alive)")

@@ -292,3 +292,15 @@ def test_the_test_clock_is_absent_without_test_clock_mode(api: Api) -> None:
         api.post("/v1/test-clock/advance", {"to": "2000-01-01T00:00:00Z"}), 422, "invalid_request"
     )
     assert_error(api.post("/v1/test-clock/advance", {}), 422, "invalid_request")
+
+
+def test_a_body_that_is_not_sent_as_json_is_refused_with_415(api: Api) -> None:
+    account = api.account(10)
+    response = api.client.post(
+        f"/v1/accounts/{account}/consume",
+        content=b"credits=1",
+        headers={**api.headers(), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    error = assert_error(response, 415, "unsupported_media_type")
+    assert "application/json" in error["message"]
+    assert api.get(f"/v1/accounts/{account}/balance").json()["available"] == 10

@@ -68,11 +68,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(status_of(error), error.code, error.message, error.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, error: RequestValidationError) -> Response:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
         problems = [_describe(problem) for problem in error.errors()]
         if any(p["type"] == "json_invalid" for p in problems):
             return error_response(
                 400, MalformedJson.code, "The request body is not valid JSON.", {}
+            )
+        content_type = request.headers.get("content-type", "")
+        if request.method == "POST" and content_type and "json" not in content_type:
+            return error_response(
+                415,
+                "unsupported_media_type",
+                f"Send the body as JSON with 'Content-Type: application/json', not {content_type}.",
+                {"content_type": content_type},
             )
         first = problems[0]
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
