@@ -21,7 +21,10 @@ from creditflow.clock import Clock, SystemClock, TestClock, as_utc
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import InvalidRequest, NotFound
 from creditflow.domain.kinds import GrantKind
+from creditflow.engine_billing import BillingMethods
 from creditflow.metrics import Metrics
+from creditflow.payments.base import PaymentProvider
+from creditflow.payments.test_provider import TestPaymentProvider
 from creditflow.services import accounts as account_cases
 from creditflow.services import api_keys as key_cases
 from creditflow.services import credits as credit_cases
@@ -53,7 +56,7 @@ M = TypeVar("M", bound=BaseModel)
 IdempotencyArg = str | IdempotencyKey | None
 
 
-class Engine:
+class Engine(BillingMethods):
     """The credit ledger, in-process.
 
     >>> engine = Engine(database_url="sqlite:///credits.db")
@@ -72,6 +75,7 @@ class Engine:
         pool_size: int = 10,
         migrate: bool = True,
         environ: Mapping[str, str] | None = None,
+        providers: Mapping[str, PaymentProvider] | None = None,
     ) -> None:
         env = dict(os.environ if environ is None else environ)
         self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
@@ -91,6 +95,7 @@ class Engine:
         self._clock_lock = threading.Lock()
         self.context = ServiceContext(
             connections=self._connections,
+            providers={"test": TestPaymentProvider(), **(providers or {})},
             clock=self.clock,
             catalog=self.catalog,
             on_posted=self.metrics.count_transfers,

@@ -23,10 +23,6 @@ class Unauthorized(errors.CreditflowError):
     code = "unauthorized"
 
 
-class Forbidden(errors.CreditflowError):
-    code = "forbidden"
-
-
 class MalformedJson(errors.CreditflowError):
     code = "malformed_json"
 
@@ -35,8 +31,9 @@ STATUS: list[tuple[type[errors.CreditflowError], int]] = [
     (MalformedJson, 400),
     (Unauthorized, 401),
     (errors.InsufficientCredits, 402),
+    (errors.PaymentDeclined, 402),
     (errors.AccountSuspended, 403),
-    (Forbidden, 403),
+    (errors.Forbidden, 403),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.InvalidRequest, 422),

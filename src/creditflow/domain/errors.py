@@ -13,10 +13,22 @@ class CreditflowError(Exception):
 
     code: str = "error"
 
-    def __init__(self, message: str, **details: Any) -> None:
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        if code is not None:
+            self.code = code  # a more precise code than the class's, e.g. `members_only`
+
+
+class Forbidden(CreditflowError):
+    """Not allowed for this account now (a members-only product, an exceeded entitlement)."""
+
+    code = "forbidden"
+
+
+class PaymentDeclined(CreditflowError):
+    code = "payment_declined"
 
 
 class InvalidRequest(CreditflowError):

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from creditflow.clock import Clock
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.ledger import Transfer
+from creditflow.payments.base import PaymentProvider
 from creditflow.services.idempotency import IdempotencyKey, recall, remember
 from creditflow.store.connections import Connections
 from creditflow.store.uow import UnitOfWork
@@ -28,6 +29,8 @@ class ServiceContext:
     connections: Connections
     clock: Clock
     catalog: Catalog
+    providers: dict[str, PaymentProvider] = field(default_factory=dict)
+    """Payment providers by name (`test`, and those configured)."""
     on_posted: Callable[[Sequence[Transfer]], None] = field(default=_ignore)
     """Told of every committed transfer (metrics count credits granted and spent by kind)."""
 

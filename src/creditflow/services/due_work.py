@@ -17,16 +17,43 @@ from creditflow.services.context import ServiceContext
 from creditflow.services.credits import EXPIRE_GRANT
 from creditflow.services.expiry import expire_grant
 from creditflow.services.holds import RELEASE_HOLD, release_timed_out_hold
+from creditflow.services.subscriptions import (
+    INCOMPLETE_EXPIRY,
+    SUBSCRIPTION_CYCLE,
+    SUBSCRIPTION_RETRY,
+    expire_incomplete,
+    retry_renewal,
+    run_cycle,
+)
 from creditflow.store.records import DueItem
 from creditflow.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-DueHandler = Callable[[UnitOfWork, datetime, str], None]
+DueHandler = Callable[[ServiceContext, UnitOfWork, datetime, str], None]
 
 HANDLERS: dict[str, DueHandler] = {
-    EXPIRE_GRANT: lambda uow, now, subject: expire_grant(uow, now=now, grant_id=subject),
-    RELEASE_HOLD: lambda uow, now, subject: release_timed_out_hold(uow, now=now, hold_id=subject),
+    EXPIRE_GRANT: lambda _, uow, now, subject: expire_grant(uow, now=now, grant_id=subject),
+    RELEASE_HOLD: lambda _, uow, now, subject: release_timed_out_hold(
+        uow, now=now, hold_id=subject
+    ),
+    SUBSCRIPTION_CYCLE: lambda context, uow, now, subject: run_cycle(
+        uow,
+        catalog=context.catalog,
+        providers=context.providers,
+        now=now,
+        subscription_id=subject,
+    ),
+    SUBSCRIPTION_RETRY: lambda context, uow, now, subject: retry_renewal(
+        uow,
+        catalog=context.catalog,
+        providers=context.providers,
+        now=now,
+        subscription_id=subject,
+    ),
+    INCOMPLETE_EXPIRY: lambda _, uow, now, subject: expire_incomplete(
+        uow, now=now, subscription_id=subject
+    ),
 }
 RETRY_AFTER = timedelta(minutes=5)
 
@@ -77,15 +104,17 @@ def _work_next(
     if test_clock is not None:
         test_clock.move_to(item.due_at)
         uow.clock_state.save(test_clock.now())
+    # Taken off the queue first: the handler may queue the same task for the same subject again
+    # (a retry, the next cycle); a failure rolls both back.
+    uow.due_work.done(item)
     handler = HANDLERS.get(item.task)
     if handler is None:
         log.error("no handler for due work %s (%s); dropping it", item.task, item.subject_id)
     else:
         try:
-            handler(uow, context.clock.now(), item.subject_id)
+            handler(context, uow, context.clock.now(), item.subject_id)
         except Exception as error:
             raise DueWorkFailed(item) from error
-    uow.due_work.done(item)
     return item
 
 

@@ -137,3 +137,125 @@ class ApiKeyView(View):
     role: str
     secret: str
     label: str | None
+
+
+class Money(View):
+    amount: int
+    """Minor units (cents)."""
+    currency: str
+
+
+class OrderItemView(View):
+    product: str
+    description: str
+    credits: int
+    amount: Money
+
+
+class PaymentView(View):
+    id: str
+    provider: str
+    provider_payment_id: str
+    amount: Money
+    status: str
+    duplicate: bool
+    created_at: datetime
+
+
+class OrderView(View):
+    id: str
+    account_id: str
+    kind: str
+    status: str
+    items: list[OrderItemView]
+    total: Money
+    provider: str
+    checkout_url: str | None
+    subscription_id: str | None
+    channel: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    payments: list[PaymentView]
+    duplicate_charge: bool
+    """Paid more than once (rule 22): the extra payment is refundable."""
+
+
+class InvoiceView(View):
+    number: str
+    order_id: str
+    pdf_url: str
+    lines: list[OrderItemView]
+    total: Money
+    issued_at: datetime
+
+
+class ScheduledChange(View):
+    plan: str
+    effective_at: datetime
+
+
+class SubscriptionView(View):
+    id: str
+    account_id: str
+    plan: str
+    interval: str
+    status: str
+    provider: str
+    current_period_start: datetime
+    current_period_end: datetime
+    current_cycle_start: datetime
+    current_cycle_end: datetime
+    cancel_at_period_end: bool
+    scheduled_change: ScheduledChange | None
+    order_id: str | None
+    created_at: datetime
+    ended_at: datetime | None
+
+
+class ProrationView(View):
+    fraction: float
+    """The share of the period left, rounded for display; the charge uses `fraction_exact`."""
+    fraction_exact: str
+    """The same share as an exact fraction of microseconds ("1339200000000/2678400000000")."""
+    charge: Money
+    credits_granted: int
+
+
+class PlanChangeView(View):
+    subscription: SubscriptionView
+    proration: ProrationView | None
+    order_id: str | None
+
+
+class DailyClaimView(View):
+    credits: int
+    grants: list[GrantView]
+    expires_at: datetime
+
+
+class FeatureView(View):
+    limit: int | None = None
+    used: int | None = None
+    remaining: int | None = None
+    enabled: bool | None = None
+    resets_at: datetime | None = None
+
+
+class EntitlementsView(View):
+    account_id: str
+    plan: str | None
+    features: dict[str, FeatureView]
+
+
+class ResourceView(View):
+    id: str
+    account_id: str
+    type: str
+    name: str
+    created_at: datetime
+
+
+class TestBehaviorView(View):
+    __test__ = False
+    account_id: str
+    behavior: str

@@ -15,14 +15,29 @@ class DueWorkRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def schedule(self, *, task: str, subject_id: str, due_at: datetime, now: datetime) -> None:
+    def schedule(
+        self, *, task: str, subject_id: str, due_at: datetime, now: datetime, rank: int = 100
+    ) -> None:
         """Queue `task` for `subject_id`; one item per task and subject, the first one kept."""
         insert_ignoring_duplicates(
             self._connection,
             due_work,
-            {"task": task, "subject_id": subject_id, "due_at": due_at, "created_at": now},
+            {
+                "task": task,
+                "subject_id": subject_id,
+                "due_at": due_at,
+                "created_at": now,
+                "rank": rank,
+            },
             index_elements=["task", "subject_id"],
         )
+
+    def reschedule(
+        self, *, task: str, subject_id: str, due_at: datetime, now: datetime, rank: int = 100
+    ) -> None:
+        """Queue `task` for `subject_id` at `due_at`, replacing any item already queued."""
+        self.cancel(task=task, subject_id=subject_id)
+        self.schedule(task=task, subject_id=subject_id, due_at=due_at, now=now, rank=rank)
 
     def cancel(self, *, task: str, subject_id: str) -> None:
         self._connection.execute(
@@ -34,7 +49,7 @@ class DueWorkRepository:
         query = (
             select(due_work.c.seq, due_work.c.due_at, due_work.c.task, due_work.c.subject_id)
             .where(due_work.c.due_at <= until)
-            .order_by(due_work.c.due_at, due_work.c.seq)
+            .order_by(due_work.c.due_at, due_work.c.rank, due_work.c.seq)
             .limit(1)
             .with_for_update(skip_locked=True)
         )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from creditflow.domain.kinds import Channel, GrantKind
 from creditflow.domain.ledger import Transfer
@@ -141,6 +141,30 @@ class LedgerRepository:
             )
             for row in self._driver.all(_LIVE_GRANTS, {"account_id": account_id})
         ]
+
+    def extend_expiry(
+        self,
+        *,
+        account_id: str,
+        source_id: str,
+        kind: GrantKind,
+        expiring_at: datetime,
+        new_expiry: datetime,
+    ) -> list[str]:
+        """Move the expiry of a source's grants that still hold credits (rule 8's rollover)."""
+        condition = (
+            (grants.c.account_id == account_id)
+            & (grants.c.source_id == source_id)
+            & (grants.c.kind == kind.value)
+            & (grants.c.expires_at == expiring_at)
+            & ((grants.c.remaining > 0) | (grants.c.held > 0))
+        )
+        ids = list(self._connection.execute(select(grants.c.id).where(condition)).scalars())
+        if ids:
+            self._connection.execute(
+                update(grants).where(grants.c.id.in_(ids)).values(expires_at=new_expiry)
+            )
+        return ids
 
     def grants_by_id(self, grant_ids: Sequence[str]) -> dict[str, GrantRecord]:
         rows = self._connection.execute(select(grants).where(grants.c.id.in_(grant_ids))).all()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -157,6 +158,9 @@ due_work = Table(
     Column("task", String(32), nullable=False),
     Column("subject_id", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Among items due at one instant, lower ranks run first: a renewal must carry credits over
+    # before the expiry due at the same instant clears them.
+    Column("rank", Integer, nullable=False, server_default=text("100")),
     UniqueConstraint("task", "subject_id", name="uq_due_work_task_subject"),
 )
 Index("ix_due_work_due_at", due_work.c.due_at, due_work.c.seq)
@@ -193,4 +197,143 @@ clock_state = Table(
     # Where the test clock stands, so a restarted test-clock server picks up where it left off.
     Column("name", String(16), primary_key=True),
     Column("now", UTCDateTime, nullable=False),
+)
+
+# Orders, payments and invoices (rules 21 and 22)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    # pack | addon | subscription | renewal | upgrade
+    Column("kind", String(16), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_ref", String(255)),
+    Column("checkout_url", Text),
+    Column("subscription_id", String(32)),
+    Column("channel", String(8)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime),
+    CheckConstraint("total >= 0", name="total_not_negative"),
+    CheckConstraint(
+        "status IN ('pending', 'paid', 'failed', 'refunded', 'partially_refunded', 'disputed')",
+        name="status_known",
+    ),
+)
+Index("ix_orders_account", orders.c.account_id, orders.c.seq)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("product", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    PrimaryKeyConstraint("order_id", "position"),
+    CheckConstraint("credits >= 0", name="credits_not_negative"),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_payment_id", String(255), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    # A second successful payment of an order already paid: flagged and refundable (rule 22).
+    Column("duplicate", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "provider_payment_id", name="uq_payments_provider_payment"),
+    CheckConstraint("status IN ('succeeded', 'declined')", name="status_known"),
+)
+Index("ix_payments_order", payments.c.order_id)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    # `seq` is the gap-free sequential invoice number (rule 21).
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False, unique=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+)
+
+test_payment_behaviors = Table(
+    "test_payment_behaviors",
+    metadata,
+    Column("account_id", String(32), ForeignKey("accounts.id"), primary_key=True),
+    Column("behavior", String(16), nullable=False),
+    CheckConstraint("behavior IN ('succeed', 'decline')", name="behavior_known"),
+)
+
+# Subscriptions (rules 7 to 12)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("plan", String(64), nullable=False),
+    Column("interval", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    # Every boundary is anchor + n months (periods/cycles are computed, never accumulated).
+    Column("anchor", UTCDateTime, nullable=False),
+    Column("current_period_start", UTCDateTime, nullable=False),
+    Column("current_period_end", UTCDateTime, nullable=False),
+    Column("cycle_start", UTCDateTime, nullable=False),
+    Column("cycle_end", UTCDateTime, nullable=False),
+    Column("cancel_at_period_end", Boolean, nullable=False, server_default=text("false")),
+    Column("scheduled_plan", String(64)),
+    Column("retries", Integer, nullable=False, server_default=text("0")),
+    Column("order_id", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    CheckConstraint("status IN ('incomplete', 'active', 'past_due', 'ended')", name="status_known"),
+    CheckConstraint("interval IN ('month', 'year')", name="interval_known"),
+)
+Index("ix_subscriptions_account", subscriptions.c.account_id, subscriptions.c.seq)
+
+# Daily claims, resources and quotas (rules 13 to 17)
+
+daily_claims = Table(
+    "daily_claims",
+    metadata,
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "day"),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("type", String(24), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_resources_account", resources.c.account_id, resources.c.type)
+
+quota_usage = Table(
+    "quota_usage",
+    metadata,
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("quota", String(64), nullable=False),
+    Column("cycle_start", UTCDateTime, nullable=False),
+    Column("used", Integer, nullable=False),
+    PrimaryKeyConstraint("account_id", "quota", "cycle_start"),
+    CheckConstraint("used >= 0", name="used_not_negative"),
 )

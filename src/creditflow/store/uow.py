@@ -20,7 +20,10 @@ from creditflow.store.due_work import DueWorkRepository
 from creditflow.store.holds import HoldRepository
 from creditflow.store.idempotency import IdempotencyRepository
 from creditflow.store.ledger import LedgerRepository
+from creditflow.store.memberships import MembershipRepository
+from creditflow.store.orders import OrderRepository
 from creditflow.store.raw_sql import Driver
+from creditflow.store.subscriptions import SubscriptionRepository
 
 
 class UnitOfWork:
@@ -61,6 +64,18 @@ class UnitOfWork:
     @cached_property
     def api_keys(self) -> ApiKeyRepository:
         return ApiKeyRepository(self.connection)
+
+    @cached_property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self.connection)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionRepository:
+        return SubscriptionRepository(self.connection)
+
+    @cached_property
+    def memberships(self) -> MembershipRepository:
+        return MembershipRepository(self.connection)
 
     @cached_property
     def clock_state(self) -> ClockStateRepository:

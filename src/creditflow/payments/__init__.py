@@ -1,0 +1,1 @@
+"""Payment providers behind one interface: `test` now; Stripe, Paddle and Creem plug in later."""

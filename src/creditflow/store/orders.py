@@ -1,0 +1,211 @@
+"""Repository of orders, their items, payments and invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from creditflow.store.tables import invoices, order_items, orders, payments, test_payment_behaviors
+from creditflow.store.upsert import insert_ignoring_duplicates
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    product: str
+    description: str
+    credits: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    id: str
+    account_id: str
+    kind: str
+    status: str
+    currency: str
+    total: int
+    provider: str
+    provider_ref: str | None
+    checkout_url: str | None
+    subscription_id: str | None
+    channel: str | None
+    created_at: datetime
+    paid_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    id: str
+    order_id: str
+    provider: str
+    provider_payment_id: str
+    amount: int
+    status: str
+    duplicate: bool
+    created_at: datetime
+
+
+_ORDER_COLUMNS = [c for c in orders.c if c.name != "seq"]
+
+
+class OrderRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, order: OrderRecord, items: Sequence[OrderItem]) -> None:
+        self._connection.execute(insert(orders).values(**_as_dict(order)))
+        self._connection.execute(
+            insert(order_items),
+            [
+                {
+                    "order_id": order.id,
+                    "position": i,
+                    "product": item.product,
+                    "description": item.description,
+                    "credits": item.credits,
+                    "amount": item.amount,
+                }
+                for i, item in enumerate(items)
+            ],
+        )
+
+    def get(self, order_id: str, *, for_update: bool = False) -> OrderRecord | None:
+        query = select(*_ORDER_COLUMNS).where(orders.c.id == order_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._connection.execute(query).mappings().first()
+        return OrderRecord(**row) if row else None
+
+    def items(self, order_id: str) -> list[OrderItem]:
+        rows = self._connection.execute(
+            select(
+                order_items.c.product,
+                order_items.c.description,
+                order_items.c.credits,
+                order_items.c.amount,
+            )
+            .where(order_items.c.order_id == order_id)
+            .order_by(order_items.c.position)
+        )
+        return [OrderItem(*row) for row in rows]
+
+    def page(
+        self, account_id: str, *, before_seq: int | None, limit: int
+    ) -> list[tuple[int, OrderRecord]]:
+        query = (
+            select(orders.c.seq, *_ORDER_COLUMNS)
+            .where(orders.c.account_id == account_id)
+            .order_by(orders.c.seq.desc())
+            .limit(limit)
+        )
+        if before_seq is not None:
+            query = query.where(orders.c.seq < before_seq)
+        result = []
+        for row in self._connection.execute(query).mappings():
+            values = dict(row)
+            seq = values.pop("seq")
+            result.append((seq, OrderRecord(**values)))
+        return result
+
+    def set_status(self, order_id: str, *, status: str, paid_at: datetime | None = None) -> None:
+        values: dict[str, object] = {"status": status}
+        if paid_at is not None:
+            values["paid_at"] = paid_at
+        self._connection.execute(update(orders).where(orders.c.id == order_id).values(**values))
+
+    def set_checkout(self, order_id: str, *, provider_ref: str | None, url: str | None) -> None:
+        self._connection.execute(
+            update(orders)
+            .where(orders.c.id == order_id)
+            .values(provider_ref=provider_ref, checkout_url=url)
+        )
+
+    def addon_credits_paid(self, account_id: str, *, since: datetime, until: datetime) -> int:
+        """Add-on credits in orders paid within [since, until): the monthly limit's count."""
+        total = self._connection.execute(
+            select(func.coalesce(func.sum(order_items.c.credits), 0))
+            .select_from(order_items.join(orders, orders.c.id == order_items.c.order_id))
+            .where(
+                orders.c.account_id == account_id,
+                orders.c.kind == "addon",
+                orders.c.paid_at.is_not(None),
+                orders.c.paid_at >= since,
+                orders.c.paid_at < until,
+            )
+        ).scalar_one()
+        return int(total)
+
+    # Payments
+
+    def add_payment(self, payment: PaymentRecord) -> bool:
+        """False when the provider's payment id was recorded before: the same payment again."""
+        return insert_ignoring_duplicates(
+            self._connection,
+            payments,
+            _as_dict(payment),
+            index_elements=["provider", "provider_payment_id"],
+        )
+
+    def payments(self, order_id: str) -> list[PaymentRecord]:
+        rows = self._connection.execute(
+            select(payments).where(payments.c.order_id == order_id).order_by(payments.c.created_at)
+        ).mappings()
+        return [PaymentRecord(**row) for row in rows]
+
+    # Invoices
+
+    def issue_invoice(self, order_id: str, *, now: datetime) -> int:
+        inserted = insert_ignoring_duplicates(
+            self._connection,
+            invoices,
+            {"order_id": order_id, "issued_at": now},
+            index_elements=["order_id"],
+        )
+        del inserted
+        return int(
+            self._connection.execute(
+                select(invoices.c.seq).where(invoices.c.order_id == order_id)
+            ).scalar_one()
+        )
+
+    def invoice(self, order_id: str) -> tuple[int, datetime] | None:
+        row = self._connection.execute(
+            select(invoices.c.seq, invoices.c.issued_at).where(invoices.c.order_id == order_id)
+        ).first()
+        return (int(row[0]), row[1]) if row else None
+
+    def order_of_invoice(self, number: int) -> str | None:
+        return self._connection.execute(
+            select(invoices.c.order_id).where(invoices.c.seq == number)
+        ).scalar_one_or_none()
+
+    # The test provider's switch
+
+    def test_behavior(self, account_id: str) -> str:
+        behavior = self._connection.execute(
+            select(test_payment_behaviors.c.behavior).where(
+                test_payment_behaviors.c.account_id == account_id
+            )
+        ).scalar_one_or_none()
+        return behavior or "succeed"
+
+    def set_test_behavior(self, account_id: str, behavior: str) -> None:
+        if not insert_ignoring_duplicates(
+            self._connection,
+            test_payment_behaviors,
+            {"account_id": account_id, "behavior": behavior},
+            index_elements=["account_id"],
+        ):
+            self._connection.execute(
+                update(test_payment_behaviors)
+                .where(test_payment_behaviors.c.account_id == account_id)
+                .values(behavior=behavior)
+            )
+
+
+def _as_dict(record: object) -> dict[str, object]:
+    return {name: getattr(record, name) for name in record.__slots__}  # type: ignore[attr-defined]

@@ -1,0 +1,82 @@
+"""Repository of subscriptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from creditflow.store.tables import subscriptions
+
+LIVE = ("active", "past_due")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    id: str
+    account_id: str
+    plan: str
+    interval: str
+    status: str
+    provider: str
+    anchor: datetime
+    current_period_start: datetime
+    current_period_end: datetime
+    cycle_start: datetime
+    cycle_end: datetime
+    cancel_at_period_end: bool
+    scheduled_plan: str | None
+    retries: int
+    order_id: str | None
+    created_at: datetime
+    ended_at: datetime | None
+
+    def evolve(self, **changes: object) -> SubscriptionRecord:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+_COLUMNS = [c for c in subscriptions.c if c.name != "seq"]
+
+
+class SubscriptionRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, record: SubscriptionRecord) -> None:
+        self._connection.execute(insert(subscriptions).values(**_values(record)))
+
+    def save(self, record: SubscriptionRecord) -> None:
+        values = _values(record)
+        del values["id"]
+        self._connection.execute(
+            update(subscriptions).where(subscriptions.c.id == record.id).values(**values)
+        )
+
+    def get(self, subscription_id: str) -> SubscriptionRecord | None:
+        row = (
+            self._connection.execute(select(*_COLUMNS).where(subscriptions.c.id == subscription_id))
+            .mappings()
+            .first()
+        )
+        return SubscriptionRecord(**row) if row else None
+
+    def of_account(self, account_id: str) -> list[SubscriptionRecord]:
+        """Newest first."""
+        rows = self._connection.execute(
+            select(*_COLUMNS)
+            .where(subscriptions.c.account_id == account_id)
+            .order_by(subscriptions.c.seq.desc())
+        ).mappings()
+        return [SubscriptionRecord(**row) for row in rows]
+
+    def current(self, account_id: str) -> SubscriptionRecord | None:
+        """The subscription that has not ended (incomplete ones included), if any."""
+        for record in self.of_account(account_id):
+            if record.status != "ended":
+                return record
+        return None
+
+
+def _values(record: SubscriptionRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in record.__slots__}
