@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from creditflow.api.auth import KeyRing
 from creditflow.api.errors import install_error_handlers
 from creditflow.api.middleware import MAX_JSON_BODY, BodySizeLimit, RequestMetrics
-from creditflow.api.routes import accounts, credits, holds, test_clock
+from creditflow.api.routes import accounts, billing, credits, holds, memberships, test_clock
 from creditflow.engine import Engine
 from creditflow.scheduler import DueWorkLoop
 
@@ -49,6 +49,8 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(credits.router)
     app.include_router(holds.router)
+    app.include_router(billing.router)
+    app.include_router(memberships.router)
     if engine.test_clock is not None:
         app.include_router(test_clock.router)
 

@@ -53,3 +53,40 @@ class ClockAdvance(Body):
 
 
 Role = Literal["admin", "service", "support", "worker"]
+
+
+Provider = Literal["test", "stripe", "paddle", "creem"]
+
+
+class SubscriptionCreate(Body):
+    plan: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    interval: Literal["month", "year"]
+    provider: Provider | None = None
+
+
+class PlanChange(Body):
+    plan: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class CheckoutCreate(Body):
+    product: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    credits: Annotated[StrictInt, Field(gt=0, le=MAX_CREDITS)] | None = None
+    provider: Provider | None = None
+    channel: StrictStr | None = None
+
+
+class ResourceCreate(Body):
+    type: StrictStr
+    name: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+
+
+class TestPaymentBehavior(Body):
+    __test__ = False
+    behavior: Literal["succeed", "decline"]
+
+
+class TestPayment(Body):
+    """A further successful payment of an order, as a provider would report it (rule 22)."""
+
+    __test__ = False
+    amount: Annotated[StrictInt, Field(ge=0)] | None = None

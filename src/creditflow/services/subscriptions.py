@@ -399,9 +399,11 @@ def _upgrade_now(
         provider = pick_provider(providers, record.provider)
         outcome = charge_order(uow, catalog=catalog, provider=provider, order=order, now=now)
         if outcome.status != "succeeded":
+            # Raising rolls the order back with everything else: a refused upgrade changes nothing.
             raise PaymentDeclined(
-                outcome.message or "The upgrade charge was declined; the plan is unchanged.",
-                order_id=order.id,
+                f"The upgrade charge of {proration.charge} minor units was declined; "
+                f"the plan is unchanged. ({outcome.message or 'no reason given'})",
+                charge=proration.charge,
             )
     return PlanChangeView(
         subscription=subscription_view(_require(uow, record.id)),
