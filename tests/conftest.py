@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,3 +104,19 @@ def clock() -> TestClock:
 def engine(database_url: str, clock: TestClock) -> Iterator[Engine]:
     with Engine(database_url=database_url, clock=clock) as engine:
         yield engine
+
+
+@pytest.fixture
+def engine_with(database_url: str, clock: TestClock) -> Iterator[Callable[[str], Engine]]:
+    """Engines on this test's database with a reference catalog (by file stem) or a TOML path."""
+    made: list[Engine] = []
+
+    def make(catalog: str) -> Engine:
+        path = Path(catalog) if catalog.endswith(".toml") else REFERENCE_CATALOGS / f"{catalog}.toml"
+        engine = Engine(database_url=database_url, clock=clock, catalog=path)
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.close()

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from creditflow.domain.kinds import GrantKind
+from creditflow.domain.kinds import MAX_CREDITS, GrantKind
 from creditflow.ids import new_id
 from creditflow.payments.base import ChargeOutcome, ChargeRequest, PaymentProvider
 from creditflow.services.accounts import require_account
@@ -271,9 +271,9 @@ def _addon_item(
         raise InvalidRequest("This site sells no add-on credits.", field="product")
     if credits is None or isinstance(credits, bool) or not isinstance(credits, int):
         raise InvalidRequest("Add-ons need credits, a whole number.", field="credits")
-    if credits <= 0 or credits % 1000:
+    if credits <= 0 or credits > MAX_CREDITS:
         raise InvalidRequest(
-            f"Add-on credits are sold in thousands; {credits} is not a positive multiple of 1000.",
+            f"Add-on credits must be a whole number from 1 to {MAX_CREDITS}; got {credits}.",
             field="credits",
         )
     subscription = uow.subscriptions.current(account_id)
@@ -298,15 +298,17 @@ def _addon_item(
             bought=bought,
             requested=credits,
         )
-    amount = Decimal(credits) * catalog.addons.price_per_1000_credits / 1000
-    return OrderItem(
-        "addon",
-        f"{credits} add-on credits",
-        credits,
-        catalog.minor_units(
-            amount.quantize(Decimal(1).scaleb(-catalog.currency_exponent), rounding=ROUND_HALF_UP)
-        ),
+    price = Decimal(credits) * catalog.addons.price_per_1000_credits / 1000
+    amount = catalog.minor_units(
+        price.quantize(Decimal(1).scaleb(-catalog.currency_exponent), rounding=ROUND_HALF_UP)
     )
+    if amount == 0:
+        raise InvalidRequest(
+            f"{credits} add-on credits cost less than the smallest unit of "
+            f"{catalog.site.currency}; buy more at once.",
+            field="credits",
+        )
+    return OrderItem("addon", f"{credits} add-on credits", credits, amount)
 
 
 def pick_provider(providers: dict[str, PaymentProvider], name: str | None) -> PaymentProvider:
