@@ -1,4 +1,4 @@
-"""The `creditflow` command: serve, check, keys."""
+"""The `creditflow` command: serve, check, keys, catalog, accounts."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Catalog files.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts, for people.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(accounts_app, name="accounts")
 
 DbOption = Annotated[
     str | None,
@@ -140,12 +142,37 @@ def validate_catalog(
     typer.echo(f"ok: {catalog.site.name} ({len(catalog.plans)} plans, {len(catalog.packs)} packs)")
 
 
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
+@accounts_app.command("show")
+def show_account(
+    account: Annotated[str, typer.Argument(help="The account's id (acc_…) or external id.")],
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Balance by kind, grants with expiry, subscriptions and entitlements of one account."""
+    from creditflow.cli_accounts import find_account, print_account
+
+    engine = _engine(db, catalog)
+    saved = engine.saved_test_clock()
+    if saved is not None:  # a database run on the test clock is shown at its clock's time
+        engine.close()
+        engine = _engine(db, catalog, clock=TestClock(saved))
+    try:
+        found = find_account(engine, account)
+        if found is None:
+            raise _fail(f"No account with id or external id {account!r}.", code=1)
+        print_account(engine, found)
+    finally:
+        engine.close()
+
+
+def _engine(  # type: ignore[no-untyped-def]
+    db: str | None, catalog: str | None = None, clock: TestClock | None = None
+):
     from creditflow.engine import Engine
 
     try:
-        settings = Settings.load(os.environ, db=db)
-        return Engine(database_url=settings.database_url, catalog=settings.catalog_path)
+        settings = Settings.load(os.environ, db=db, catalog=catalog)
+        return Engine(database_url=settings.database_url, catalog=settings.catalog_path, clock=clock)
     except CatalogError as error:
         raise _fail(error.message) from None
     except ValueError as error:

@@ -326,6 +326,11 @@ class Engine(BillingMethods):
                 uow.commit()
         return view
 
+    def saved_test_clock(self) -> datetime | None:
+        """Where a test clock last stood on this database; None if it never ran one."""
+        with self.context.reading() as uow:
+            return uow.clock_state.saved_now()
+
     def _save_test_clock(self, clock: TestClock) -> None:
         with self.context.writing() as uow:
             uow.clock_state.save(clock.now())
