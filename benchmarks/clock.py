@@ -37,7 +37,7 @@ CATALOG = Path(__file__).resolve().parents[2] / "shared" / "spec" / "catalogs" /
 
 
 def catalog_path() -> Path | None:
-    """The membership reference catalog; the built-in example (also monthly and yearly) if absent."""
+    """The membership reference catalog, or the built-in example (monthly and yearly) without it."""
     return CATALOG if CATALOG.exists() else None
 
 
@@ -58,7 +58,9 @@ def raw_events_per_second(folder: str, events: int) -> float:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("CREATE TABLE balances (id INTEGER PRIMARY KEY, credits INTEGER)")
-    connection.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, account INTEGER, at TEXT, v TEXT)")
+    connection.execute(
+        "CREATE TABLE rows (id INTEGER PRIMARY KEY, account INTEGER, at TEXT, v TEXT)"
+    )
     connection.executemany("INSERT INTO balances VALUES (?, 0)", [(n,) for n in range(1000)])
     started = time.perf_counter()
     for n in range(events):

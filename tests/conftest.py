@@ -112,7 +112,9 @@ def engine_with(database_url: str, clock: TestClock) -> Iterator[Callable[[str],
     made: list[Engine] = []
 
     def make(catalog: str) -> Engine:
-        path = Path(catalog) if catalog.endswith(".toml") else REFERENCE_CATALOGS / f"{catalog}.toml"
+        path = (
+            Path(catalog) if catalog.endswith(".toml") else REFERENCE_CATALOGS / f"{catalog}.toml"
+        )
         engine = Engine(database_url=database_url, clock=clock, catalog=path)
         made.append(engine)
         return engine

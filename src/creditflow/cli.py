@@ -172,7 +172,9 @@ def _engine(  # type: ignore[no-untyped-def]
 
     try:
         settings = Settings.load(os.environ, db=db, catalog=catalog)
-        return Engine(database_url=settings.database_url, catalog=settings.catalog_path, clock=clock)
+        return Engine(
+            database_url=settings.database_url, catalog=settings.catalog_path, clock=clock
+        )
     except CatalogError as error:
         raise _fail(error.message) from None
     except ValueError as error:

@@ -87,7 +87,11 @@ def account_report(engine: Engine, account: AccountView) -> Group:
         features.add_row(
             name,
             *(
-                "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+                ""
+                if value is None
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
                 for value in (feature.limit, feature.used, feature.remaining, feature.enabled)
             ),
         )

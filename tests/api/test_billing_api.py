@@ -154,8 +154,9 @@ def test_conflicting_subscription_requests_answer_409(api: Api) -> None:
     again = api.post(
         f"/v1/accounts/{account}/subscriptions", {"plan": "studio", "interval": "month"}
     )
-    assert assert_error(again, 409, "already_subscribed")["details"]["subscription_id"] == (
-        subscription["id"]
+    assert (
+        assert_error(again, 409, "already_subscribed")["details"]["subscription_id"]
+        == (subscription["id"])
     )
     same = api.post(f"/v1/subscriptions/{subscription['id']}/change", {"plan": "starter"})
     assert_error(same, 409, "same_plan")
@@ -196,7 +197,9 @@ def test_billing_paths_check_roles_and_ids(api: Api) -> None:
     path = f"/v1/accounts/{account}/checkout"
     assert_error(api.post(path, {"product": "pack_500"}, role="worker"), 403, "forbidden")
     assert_error(api.post(path, {"product": "pack_500"}, role="support"), 403, "forbidden")
-    assert_error(api.post("/v1/accounts/acc_nope/checkout", {"product": "pack_500"}), 404, "not_found")
+    assert_error(
+        api.post("/v1/accounts/acc_nope/checkout", {"product": "pack_500"}), 404, "not_found"
+    )
     assert_error(api.get("/v1/orders/ord_nope"), 404, "not_found")
     assert_error(api.get("/v1/accounts/acc_nope/entitlements"), 404, "not_found")
     assert_error(api.post("/v1/accounts/acc_nope/daily-claims"), 404, "not_found")
@@ -213,3 +216,23 @@ def test_a_checkout_replayed_with_its_idempotency_key_buys_once(api: Api) -> Non
     assert api.get(f"/v1/accounts/{account}/balance").json()["available"] == 500
     other = api.post(path, {"product": "trial_100"}, **{"Idempotency-Key": "buy-1"})
     assert_error(other, 409, "idempotency_key_reused")
+
+
+def test_cancelling_or_resuming_an_ended_subscription_answers_409(api: Api) -> None:
+    account = api.account()
+    api.engine.set_test_payment_behavior(account, "decline")
+    body = {"plan": "starter", "interval": "month"}
+    incomplete = api.post(f"/v1/accounts/{account}/subscriptions", body).json()
+    assert incomplete["status"] == "incomplete"
+    api.engine.set_test_payment_behavior(account, "succeed")
+    replacement = api.post(f"/v1/accounts/{account}/subscriptions", body).json()
+    assert replacement["status"] == "active"
+    ended = api.get(f"/v1/subscriptions/{incomplete['id']}").json()
+    assert ended["status"] == "ended"
+    for verb in ("cancel", "resume"):
+        error = assert_error(
+            api.post(f"/v1/subscriptions/{incomplete['id']}/{verb}"), 409, "subscription_not_active"
+        )
+        assert "ended" in error["message"]
+    change = api.post(f"/v1/subscriptions/{incomplete['id']}/change", {"plan": "studio"})
+    assert_error(change, 409, "subscription_not_active")

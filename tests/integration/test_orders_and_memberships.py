@@ -1,4 +1,4 @@
-"""Orders, add-ons, daily credits, entitlements, slots and free trainings (rules 13 to 18, 21, 22)."""
+"""Orders, add-ons, daily credits, entitlements, slots, free trainings (rules 13-18, 21, 22)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.factories import ledger_sum, make_account
 EngineWith = Callable[[str], Engine]
 
 
-def test_a_paid_pack_grants_never_expiring_credits_on_the_catalogs_default_channel(
+def test_rules_3_and_6_a_paid_pack_grants_never_expiring_credits_on_the_default_channel(
     engine_with: EngineWith,
 ) -> None:
     engine = engine_with("photo-credits")
@@ -41,7 +41,9 @@ def test_rule_21_every_paid_order_gets_the_next_invoice_number(engine_with: Engi
     assert [line.product for line in second.lines] == ["pack_2500"]
 
 
-def test_a_declined_order_grants_nothing_and_has_no_invoice(engine_with: EngineWith) -> None:
+def test_rule_21_a_declined_order_grants_nothing_and_has_no_invoice(
+    engine_with: EngineWith,
+) -> None:
     engine = engine_with("tagger")
     account = make_account(engine)
     engine.set_test_payment_behavior(account.id, "decline")
@@ -70,7 +72,7 @@ def test_rule_22_a_second_payment_of_a_paid_order_is_a_duplicate_charge_not_a_se
     assert len(replayed.payments) == 2  # the same provider payment is recorded once
 
 
-def test_bad_checkouts_are_refused_and_change_nothing(engine_with: EngineWith) -> None:
+def test_rule_14_bad_checkouts_are_refused_and_change_nothing(engine_with: EngineWith) -> None:
     engine = engine_with("membership")
     account = make_account(engine)
     with pytest.raises(InvalidRequest, match="Unknown product"):
@@ -159,7 +161,7 @@ def test_rule_13_the_day_is_the_sites_calendar_day_in_its_timezone(
         engine.claim_daily_credits(account.id)
 
 
-def test_a_site_without_daily_credits_refuses_claims(engine_with: EngineWith) -> None:
+def test_rule_13_a_site_without_daily_credits_refuses_claims(engine_with: EngineWith) -> None:
     engine = engine_with("tagger")
     with pytest.raises(Conflict) as error:
         engine.claim_daily_credits(make_account(engine).id)

@@ -10,6 +10,7 @@ import pytest
 from creditflow.clock import TestClock
 from creditflow.domain.errors import Conflict, InvalidRequest, PaymentDeclined
 from creditflow.engine import Engine
+from tests.conftest import REFERENCE_CATALOGS
 from tests.factories import ledger_sum, make_account
 
 EngineWith = Callable[[str], Engine]
@@ -256,7 +257,7 @@ def test_rule_12_a_past_due_plan_that_pays_on_retry_is_active_with_new_credits(
     assert renewed.current_period_end == subscription.current_period_end.replace(month=3)
 
 
-def test_a_declined_first_payment_leaves_the_subscription_incomplete_and_it_expires(
+def test_rule_12_a_declined_first_payment_leaves_the_subscription_incomplete_then_ended(
     engine_with: EngineWith,
 ) -> None:
     engine = engine_with("imgtostl")
@@ -271,7 +272,7 @@ def test_a_declined_first_payment_leaves_the_subscription_incomplete_and_it_expi
     assert engine.subscribe(account.id, plan="maker", interval="month").status == "active"
 
 
-def test_a_plan_bought_on_31_january_renews_on_28_february_then_31_march(
+def test_rule_7_a_plan_bought_on_31_january_renews_on_28_february_then_31_march(
     engine_with: EngineWith, clock: TestClock
 ) -> None:
     engine = engine_with("imgtostl")
@@ -289,7 +290,7 @@ def test_a_plan_bought_on_31_january_renews_on_28_february_then_31_march(
     ]
 
 
-def test_bad_subscription_requests_are_refused_and_change_nothing(
+def test_rules_7_and_10_bad_subscription_requests_are_refused_and_change_nothing(
     engine_with: EngineWith,
 ) -> None:
     engine = engine_with("photo-credits")
@@ -313,3 +314,25 @@ def test_bad_subscription_requests_are_refused_and_change_nothing(
         engine.change_plan(subscription.id, plan="gold")
     assert len(engine.orders(account.id).data) == 1
     assert engine.check() == []
+
+
+def test_rule_7_a_restarted_engine_picks_the_year_up_where_its_clock_stood(
+    database_url: str,
+) -> None:
+    catalog = REFERENCE_CATALOGS / "imgtostl.toml"
+    start = datetime(2026, 1, 15, 9, tzinfo=UTC)
+    with Engine(database_url=database_url, clock=TestClock(start), catalog=catalog) as first:
+        account = make_account(first)
+        subscription = first.subscribe(account.id, plan="maker", interval="month")
+        first.advance_clock(to=datetime(2026, 3, 20, tzinfo=UTC))
+    # A new process: its clock would start in January, but the database remembers March.
+    with Engine(database_url=database_url, clock=TestClock(start), catalog=catalog) as second:
+        assert second.clock.now() == datetime(2026, 3, 20, tzinfo=UTC)
+        second.advance_clock(to=datetime(2026, 6, 1, tzinfo=UTC))
+        assert second.subscription(subscription.id).current_period_start == datetime(
+            2026, 5, 15, 9, tzinfo=UTC
+        )
+        renewals = [o for o in second.orders(account.id).data if o.kind == "renewal"]
+        assert len(renewals) == 4  # February, March, April, May: each once
+        assert second.balance(account.id).by_kind == {"subscription": 600}
+        assert second.check() == []

@@ -182,8 +182,13 @@ def test_tagger_catalog_year_in_belgrade_rules_7_8_and_9(engine_with: EngineWith
     engine.advance_clock(to=at(2027, 1, 15))
     assert kinds(engine, account) == {"subscription": 3000, "purchased": 2000}
     totals = paid_orders(engine, account)
-    assert totals == [("pack", 2000), ("subscription", 1200), *[("renewal", 1200)] * 4,
-                      ("subscription", 1200), *[("renewal", 1200)] * 4]
+    assert totals == [
+        ("pack", 2000),
+        ("subscription", 1200),
+        *[("renewal", 1200)] * 4,
+        ("subscription", 1200),
+        *[("renewal", 1200)] * 4,
+    ]
     assert {o.total.currency for o in engine.orders(account).data} == {"EUR"}
     assert_whole(engine, account)
 

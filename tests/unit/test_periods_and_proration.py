@@ -51,8 +51,13 @@ def test_rule_10_half_way_through_a_31_day_month_charges_half_the_difference() -
     start, end = at(2026, 1, 1), at(2026, 2, 1)  # 31 days
     now = start + timedelta(days=15, hours=12)  # 15.5 days left
     proration = prorate_upgrade(
-        old_price=999, new_price=2999, old_credits=500, new_credits=2000,
-        period=(start, end), cycle=(start, end), now=now,
+        old_price=999,
+        new_price=2999,
+        old_credits=500,
+        new_credits=2000,
+        period=(start, end),
+        cycle=(start, end),
+        now=now,
     )
     assert proration.fraction == Fraction(1, 2)
     assert proration.charge == 1000  # 2000 x 1/2
@@ -63,21 +68,33 @@ def test_rule_10_a_third_of_a_31_day_month_rounds_the_charge_half_up_and_floors_
     start, end = at(2026, 3, 1), at(2026, 4, 1)  # 31 days
     now = end - timedelta(days=10)  # 10/31 left
     proration = prorate_upgrade(
-        old_price=999, new_price=2999, old_credits=500, new_credits=2000,
-        period=(start, end), cycle=(start, end), now=now,
+        old_price=999,
+        new_price=2999,
+        old_credits=500,
+        new_credits=2000,
+        period=(start, end),
+        cycle=(start, end),
+        now=now,
     )
     assert proration.fraction == Fraction(10, 31)
     assert proration.charge == 645  # 20000/31 = 645.16
     assert proration.credits == 483  # 15000/31 = 483.87, floored
 
 
-def test_rule_10_an_annual_plan_prorates_the_charge_over_the_year_and_credits_over_the_month() -> None:
+def test_rule_10_an_annual_plan_prorates_the_charge_over_the_year_and_credits_over_the_month() -> (
+    None
+):
     period = (at(2026, 1, 10), at(2027, 1, 10))  # 365 days
     cycle = (at(2026, 7, 10), at(2026, 8, 10))  # 31 days
     now = at(2026, 7, 20)
     proration = prorate_upgrade(
-        old_price=10000, new_price=20000, old_credits=5000, new_credits=12000,
-        period=period, cycle=cycle, now=now,
+        old_price=10000,
+        new_price=20000,
+        old_credits=5000,
+        new_credits=12000,
+        period=period,
+        cycle=cycle,
+        now=now,
     )
     assert proration.fraction == Fraction(174, 365)
     assert proration.cycle_fraction == Fraction(21, 31)
@@ -88,8 +105,13 @@ def test_rule_10_an_annual_plan_prorates_the_charge_over_the_year_and_credits_ov
 def test_rule_10_at_the_first_instant_of_a_period_the_whole_difference_is_due() -> None:
     start, end = at(2026, 2, 1), at(2026, 3, 1)
     proration = prorate_upgrade(
-        old_price=1000, new_price=2000, old_credits=5000, new_credits=12000,
-        period=(start, end), cycle=(start, end), now=start,
+        old_price=1000,
+        new_price=2000,
+        old_credits=5000,
+        new_credits=12000,
+        period=(start, end),
+        cycle=(start, end),
+        now=start,
     )
     assert (proration.charge, proration.credits) == (1000, 7000)
 
