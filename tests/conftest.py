@@ -101,13 +101,15 @@ def clock() -> TestClock:
 
 
 @pytest.fixture
-def engine(database_url: str, clock: TestClock) -> Iterator[Engine]:
-    with Engine(database_url=database_url, clock=clock) as engine:
+def engine(database_url: str, clock: TestClock, tmp_path: Path) -> Iterator[Engine]:
+    with Engine(database_url=database_url, clock=clock, data_dir=tmp_path / "data") as engine:
         yield engine
 
 
 @pytest.fixture
-def engine_with(database_url: str, clock: TestClock) -> Iterator[Callable[[str], Engine]]:
+def engine_with(
+    database_url: str, clock: TestClock, tmp_path: Path
+) -> Iterator[Callable[[str], Engine]]:
     """Engines on this test's database with a reference catalog (by file stem) or a TOML path."""
     made: list[Engine] = []
 
@@ -115,7 +117,9 @@ def engine_with(database_url: str, clock: TestClock) -> Iterator[Callable[[str],
         path = (
             Path(catalog) if catalog.endswith(".toml") else REFERENCE_CATALOGS / f"{catalog}.toml"
         )
-        engine = Engine(database_url=database_url, clock=clock, catalog=path)
+        engine = Engine(
+            database_url=database_url, clock=clock, catalog=path, data_dir=tmp_path / "data"
+        )
         made.append(engine)
         return engine
 

@@ -55,6 +55,12 @@ def serve(
             "commits on a power cut."
         ),
     ] = None,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(
+            help="Folder for job images and outputs (default: CREDITFLOW_DATA_DIR or ./data)."
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Run the HTTP service."""
@@ -70,6 +76,7 @@ def serve(
             catalog=catalog,
             test_clock=test_clock,
             sqlite_synchronous=sqlite_synchronous,
+            data_dir=data_dir,
         )
         clock = (
             TestClock(settings.test_clock_start or SystemClock().now())
@@ -81,6 +88,7 @@ def serve(
             catalog=settings.catalog_path,
             clock=clock,
             sqlite_synchronous=settings.sqlite_synchronous,
+            data_dir=settings.data_dir,
         )
     except CatalogError as error:
         raise _fail(error.message) from None
@@ -95,6 +103,40 @@ def serve(
         err=True,
     )
     uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@app.command()
+def worker(
+    url: Annotated[str, typer.Option(help="The creditflow service.")] = "http://127.0.0.1:8000",
+    key: Annotated[
+        str | None,
+        typer.Option(help="A worker key (default: CREDITFLOW_WORKER_KEY).", show_default=False),
+    ] = None,
+    operations: Annotated[
+        str | None, typer.Option(help="Comma-separated operations to take (default: all).")
+    ] = None,
+    poll_interval: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 1.0,
+    max_jobs: Annotated[
+        int | None, typer.Option(help="Stop after this many jobs (default: run until stopped).")
+    ] = None,
+) -> None:
+    """Claim jobs from a creditflow service and run them with the built-in processors."""
+    from creditflow.jobs.worker import Worker
+
+    secret = key or os.environ.get("CREDITFLOW_WORKER_KEY")
+    if not secret:
+        raise _fail("Give a worker key: --key, or CREDITFLOW_WORKER_KEY.")
+    names = [name.strip() for name in operations.split(",") if name.strip()] if operations else None
+    typer.echo(
+        f"creditflow worker polling {url} for {', '.join(names or ['every operation'])}", err=True
+    )
+    try:
+        done = Worker(url, secret, operations=names, poll_interval=poll_interval).run(
+            max_jobs=max_jobs
+        )
+    except KeyboardInterrupt:
+        return
+    typer.echo(f"{done} job(s) done", err=True)
 
 
 @app.command()

@@ -22,6 +22,8 @@ from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import InvalidRequest, NotFound
 from creditflow.domain.kinds import GrantKind
 from creditflow.engine_billing import BillingMethods
+from creditflow.engine_jobs import JobMethods
+from creditflow.jobs.files import FileStore, LocalFileStore
 from creditflow.metrics import Metrics
 from creditflow.payments.base import PaymentProvider
 from creditflow.payments.test_provider import TestPaymentProvider
@@ -56,7 +58,7 @@ M = TypeVar("M", bound=BaseModel)
 IdempotencyArg = str | IdempotencyKey | None
 
 
-class Engine(BillingMethods):
+class Engine(BillingMethods, JobMethods):
     """The credit ledger, in-process.
 
     >>> engine = Engine(database_url="sqlite:///credits.db")
@@ -76,6 +78,8 @@ class Engine(BillingMethods):
         migrate: bool = True,
         environ: Mapping[str, str] | None = None,
         providers: Mapping[str, PaymentProvider] | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        files: FileStore | None = None,
     ) -> None:
         env = dict(os.environ if environ is None else environ)
         self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
@@ -88,6 +92,10 @@ class Engine(BillingMethods):
         if migrate:
             upgrade_to_head(self.db)
         self._connections = connections_for(self.db)
+        # Job inputs and outputs: under `data_dir` (default ./data) unless a store is given.
+        self.files: FileStore = files or LocalFileStore(
+            data_dir or env.get("CREDITFLOW_DATA_DIR") or "data"
+        )
         self.clock: Clock = clock or SystemClock()
         if isinstance(self.clock, TestClock):
             self._resume_test_clock(self.clock)

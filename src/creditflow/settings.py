@@ -21,6 +21,8 @@ class Settings:
     test_clock_start: datetime | None
     admin_key: str | None
     sqlite_synchronous: str
+    data_dir: str = "data"
+    """Job inputs and outputs (a content-addressed file store)."""
     due_work_interval: float = 1.0
 
     @classmethod
@@ -32,6 +34,7 @@ class Settings:
         catalog: str | None = None,
         test_clock: bool = False,
         sqlite_synchronous: str | None = None,
+        data_dir: str | None = None,
     ) -> Settings:
         start = environ.get("CREDITFLOW_TEST_CLOCK_START")
         return cls(
@@ -43,6 +46,7 @@ class Settings:
             sqlite_synchronous=(
                 sqlite_synchronous or environ.get("CREDITFLOW_SQLITE_SYNCHRONOUS") or "FULL"
             ).upper(),
+            data_dir=data_dir or environ.get("CREDITFLOW_DATA_DIR") or "data",
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,9 +11,35 @@ from fastapi.responses import JSONResponse, Response
 from creditflow.api.auth import KeyRing
 from creditflow.api.errors import install_error_handlers
 from creditflow.api.middleware import MAX_JSON_BODY, BodySizeLimit, RequestMetrics
-from creditflow.api.routes import accounts, billing, credits, holds, memberships, test_clock
+from creditflow.api.routes import (
+    accounts,
+    billing,
+    credits,
+    holds,
+    jobs,
+    memberships,
+    test_clock,
+)
 from creditflow.engine import Engine
 from creditflow.scheduler import DueWorkLoop
+
+MAX_JOB_OUTPUTS_BODY = 64 * 1024 * 1024
+"""Base64 outputs of a finished job (a 4x upscale of a large image is tens of MiB)."""
+
+
+def body_limits(engine: Engine) -> Callable[[str], int]:
+    """JSON bodies stay small; a job's upload may carry the largest image the catalog takes."""
+    images = engine.catalog.images
+    upload = (images.max_bytes if images else 0) + MAX_JSON_BODY
+
+    def limit_for(path: str) -> int:
+        if path.startswith("/v1/accounts/") and path.endswith("/jobs"):
+            return upload
+        if path.startswith("/v1/jobs/") and path.endswith("/complete"):
+            return MAX_JOB_OUTPUTS_BODY
+        return MAX_JSON_BODY
+
+    return limit_for
 
 
 def create_app(
@@ -51,6 +77,7 @@ def create_app(
     app.include_router(holds.router)
     app.include_router(billing.router)
     app.include_router(memberships.router)
+    app.include_router(jobs.router)
     if engine.test_clock is not None:
         app.include_router(test_clock.router)
 
@@ -62,6 +89,6 @@ def create_app(
     def metrics() -> Response:
         return Response(engine.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    app.add_middleware(BodySizeLimit, limit_for=lambda _path: MAX_JSON_BODY)
+    app.add_middleware(BodySizeLimit, limit_for=body_limits(engine))
     app.add_middleware(RequestMetrics, metrics=engine.metrics)
     return app

@@ -90,3 +90,22 @@ class TestPayment(Body):
 
     __test__ = False
     amount: Annotated[StrictInt, Field(ge=0)] | None = None
+
+
+class JobClaim(Body):
+    operations: list[Annotated[StrictStr, Field(min_length=1, max_length=64)]] | None = None
+
+
+class JobOutputBody(Body):
+    content_type: Annotated[StrictStr, Field(min_length=3, max_length=128)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    data: StrictStr
+    """Base64."""
+
+
+class JobCompletion(Body):
+    outputs: Annotated[list[JobOutputBody], Field(min_length=1, max_length=16)]
+
+
+class JobFailure(Body):
+    error: Annotated[StrictStr, Field(min_length=1, max_length=2000)]

@@ -37,6 +37,19 @@ class InvalidRequest(CreditflowError):
     code = "invalid_request"
 
 
+class InvalidImage(InvalidRequest):
+    """An input image the site does not take (rule 19); `details.reason` says which limit.
+
+    Reasons: `unsupported_format`, `dimensions_too_large`, `file_too_large`, `corrupt`.
+    """
+
+    code = "invalid_image"
+
+    def __init__(self, message: str, *, reason: str, **details: Any) -> None:
+        super().__init__(message, reason=reason, **details)
+        self.reason = reason
+
+
 class NotFound(CreditflowError):
     code = "not_found"
 

@@ -17,6 +17,7 @@ from creditflow.services.context import ServiceContext
 from creditflow.services.credits import EXPIRE_GRANT
 from creditflow.services.expiry import expire_grant
 from creditflow.services.holds import RELEASE_HOLD, release_timed_out_hold
+from creditflow.services.jobs import JOB_TIMEOUT, time_out_job
 from creditflow.services.subscriptions import (
     INCOMPLETE_EXPIRY,
     SUBSCRIPTION_CYCLE,
@@ -53,6 +54,9 @@ HANDLERS: dict[str, DueHandler] = {
     ),
     INCOMPLETE_EXPIRY: lambda _, uow, now, subject: expire_incomplete(
         uow, now=now, subscription_id=subject
+    ),
+    JOB_TIMEOUT: lambda context, uow, now, subject: time_out_job(
+        uow, catalog=context.catalog, now=now, job_id=subject
     ),
 }
 RETRY_AFTER = timedelta(minutes=5)

@@ -7,7 +7,7 @@ very same bytes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -259,3 +259,45 @@ class TestBehaviorView(View):
     __test__ = False
     account_id: str
     behavior: str
+
+
+class JobInputView(View):
+    format: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+
+
+class JobOutputView(View):
+    n: int
+    name: str
+    content_type: str
+    bytes: int
+    url: str
+
+
+class JobView(View):
+    id: str
+    account_id: str
+    operation: str
+    params: dict[str, Any]
+    status: str
+    """`queued` (credits held), `running` (a worker has it), `succeeded`, `failed`."""
+    cost: int
+    hold_id: str | None
+    free_quota_used: bool
+    input: JobInputView
+    input_url: str
+    outputs: list[JobOutputView]
+    error: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    deadline_at: datetime | None
+    finished_at: datetime | None
+
+
+class DownloadView(View):
+    n: int
+    key_id: str
+    at: datetime

@@ -337,3 +337,60 @@ quota_usage = Table(
     PrimaryKeyConstraint("account_id", "quota", "cycle_start"),
     CheckConstraint("used >= 0", name="used_not_negative"),
 )
+
+jobs = Table(
+    "jobs",
+    metadata,
+    # A metered image job (rules 19 and 20): queued with its cost held, claimed by one worker,
+    # then succeeded (hold captured) or failed (hold released, free training given back).
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("cost", BigInteger, nullable=False),
+    Column("hold_id", String(32)),
+    Column("free_quota", String(64)),
+    Column("quota_cycle_start", UTCDateTime),
+    Column("input_sha256", String(64), nullable=False),
+    Column("input_format", String(8), nullable=False),
+    Column("input_width", Integer, nullable=False),
+    Column("input_height", Integer, nullable=False),
+    Column("input_bytes", BigInteger, nullable=False),
+    Column("worker", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("claimed_at", UTCDateTime),
+    Column("deadline_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("error", Text),
+    CheckConstraint("cost >= 0", name="cost_not_negative"),
+    CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status_known"),
+)
+Index("ix_jobs_queue", jobs.c.status, jobs.c.seq)
+Index("ix_jobs_account", jobs.c.account_id, jobs.c.seq)
+
+job_outputs = Table(
+    "job_outputs",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    PrimaryKeyConstraint("job_id", "n"),
+)
+
+downloads = Table(
+    "downloads",
+    metadata,
+    # Who fetched which output when: the refund rules ask whether a result was taken.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_downloads_job", downloads.c.job_id, downloads.c.seq)

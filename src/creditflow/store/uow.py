@@ -19,6 +19,7 @@ from creditflow.store.connections import Connections
 from creditflow.store.due_work import DueWorkRepository
 from creditflow.store.holds import HoldRepository
 from creditflow.store.idempotency import IdempotencyRepository
+from creditflow.store.jobs import JobRepository
 from creditflow.store.ledger import LedgerRepository
 from creditflow.store.memberships import MembershipRepository
 from creditflow.store.orders import OrderRepository
@@ -76,6 +77,10 @@ class UnitOfWork:
     @cached_property
     def memberships(self) -> MembershipRepository:
         return MembershipRepository(self.connection)
+
+    @cached_property
+    def jobs(self) -> JobRepository:
+        return JobRepository(self.connection)
 
     @cached_property
     def clock_state(self) -> ClockStateRepository:

@@ -1,0 +1,1 @@
+"""Metered image jobs: input checks, file store, processors and the worker."""
