@@ -6,12 +6,10 @@ engine's `_write`, `context`, `catalog` and `clock`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
+from creditflow.engine_parts import EngineParts
 from creditflow.services import memberships, orders, subscriptions
 from creditflow.services.views import (
     DailyClaimView,
@@ -26,32 +24,11 @@ from creditflow.services.views import (
 )
 
 if TYPE_CHECKING:
-    from creditflow.domain.catalog import Catalog
-    from creditflow.services.context import ServiceContext
     from creditflow.services.idempotency import IdempotencyKey
     from creditflow.store.uow import UnitOfWork
 
-M = TypeVar("M", bound=BaseModel)
 
-
-class BillingMethods:
-    context: ServiceContext
-    catalog: Catalog
-
-    def _write(  # implemented by Engine
-        self,
-        operation: str,
-        args: dict[str, Any],
-        idempotency_key: str | IdempotencyKey | None,
-        result_type: type[M],
-        use_case: Callable[[UnitOfWork, datetime], M],
-    ) -> M:
-        raise NotImplementedError
-
-    def _read(self, use_case: Callable[[UnitOfWork], M]) -> M:
-        with self.context.reading() as uow:
-            return use_case(uow)
-
+class BillingMethods(EngineParts):
     # Orders
 
     def checkout(

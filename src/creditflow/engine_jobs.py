@@ -7,43 +7,24 @@ Kept in its own module so each stays readable; it relies on the engine's `_write
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from pydantic import BaseModel
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from creditflow.domain.errors import InvalidRequest
+from creditflow.engine_parts import EngineParts
 from creditflow.jobs.images import inspect_image
 from creditflow.services import jobs
 from creditflow.services.jobs import JobOutput
 from creditflow.services.views import DownloadView, JobView, Page
 
 if TYPE_CHECKING:
-    from creditflow.domain.catalog import Catalog
     from creditflow.jobs.files import FileStore
-    from creditflow.services.context import ServiceContext
     from creditflow.services.idempotency import IdempotencyKey
     from creditflow.store.jobs import OutputRecord
-    from creditflow.store.uow import UnitOfWork
-
-M = TypeVar("M", bound=BaseModel)
 
 
-class JobMethods:
-    context: ServiceContext
-    catalog: Catalog
+class JobMethods(EngineParts):
     files: FileStore
-
-    def _write(  # implemented by Engine
-        self,
-        operation: str,
-        args: dict[str, Any],
-        idempotency_key: str | IdempotencyKey | None,
-        result_type: type[M],
-        use_case: Callable[[UnitOfWork, datetime], M],
-    ) -> M:
-        raise NotImplementedError
 
     def create_job(
         self,

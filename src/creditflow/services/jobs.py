@@ -22,7 +22,7 @@ from creditflow.jobs.images import ImageInfo
 from creditflow.services import memberships
 from creditflow.services.accounts import require_account
 from creditflow.services.holds import MAX_HOLD_SECONDS, capture_hold, place_hold, release_hold
-from creditflow.services.pagination import check_limit, decode_int_cursor, encode_cursor
+from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
 from creditflow.services.views import (
     DownloadView,
     JobInputView,
@@ -264,12 +264,7 @@ def list_jobs(
     before = decode_int_cursor(cursor, "jobs")
     require_account(uow, account_id)
     rows = uow.jobs.page(account_id, before_seq=before, limit=size + 1)
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page[JobView](
-        data=[job_view(uow, job) for _, job in rows],
-        next_cursor=encode_cursor("jobs", rows[-1][0]) if more else None,
-    )
+    return page_of(rows, size=size, kind="jobs", view=lambda job: job_view(uow, job))
 
 
 def list_downloads(uow: UnitOfWork, *, job_id: str) -> list[DownloadView]:

@@ -18,7 +18,7 @@ from creditflow.ids import new_id
 from creditflow.payments.base import ChargeOutcome, ChargeRequest, PaymentProvider
 from creditflow.services.accounts import require_account
 from creditflow.services.credits import grant_credits, validate_channel
-from creditflow.services.pagination import check_limit, decode_int_cursor, encode_cursor
+from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
 from creditflow.services.views import (
     InvoiceView,
     Money,
@@ -375,12 +375,7 @@ def list_orders(
     before = decode_int_cursor(cursor, "orders")
     require_account(uow, account_id)
     rows = uow.orders.page(account_id, before_seq=before, limit=size + 1)
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page[OrderView](
-        data=[order_view(uow, order.id) for _, order in rows],
-        next_cursor=encode_cursor("orders", rows[-1][0]) if more else None,
-    )
+    return page_of(rows, size=size, kind="orders", view=lambda order: order_view(uow, order.id))
 
 
 def invoice_view(uow: UnitOfWork, order_id: str) -> InvoiceView:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from creditflow.domain.errors import InvalidRequest
+from creditflow.services.views import Page
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -44,3 +50,14 @@ def decode_int_cursor(cursor: str | None, kind: str) -> int | None:
     if not position.isdigit():
         raise InvalidRequest("cursor is not one this list gave out.", field="cursor")
     return int(position)
+
+
+def page_of(
+    rows: Sequence[tuple[int, R]], *, size: int, kind: str, view: Callable[[R], T]
+) -> Page[T]:
+    """A page from `size + 1` rows fetched newest first: the extra row only says more exist."""
+    shown = rows[:size]
+    return Page[T](
+        data=[view(row) for _, row in shown],
+        next_cursor=encode_cursor(kind, shown[-1][0]) if len(rows) > size else None,
+    )
