@@ -33,7 +33,9 @@ from creditflow.domain.periods import add_months
 from creditflow.engine import Engine
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
-CATALOG = Path(__file__).resolve().parents[2] / "shared" / "spec" / "catalogs" / "membership.toml"
+CATALOG = (
+    Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "catalogs" / "membership.toml"
+)
 
 
 def catalog_path() -> Path | None:

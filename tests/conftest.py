@@ -19,8 +19,9 @@ from creditflow.store.migrate import upgrade_to_head
 from tests.pg_server import PostgresServer, find_bindir
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-REFERENCE_CATALOGS = SHARED / "spec" / "catalogs"
+REFERENCE_CATALOGS = REPO / "tests" / "fixtures" / "catalogs"
+"""Copies of ../shared/spec/catalogs, so a clone tests on its own; a test keeps them identical."""
+SHARED_CATALOGS = REPO.parent / "shared" / "spec" / "catalogs"
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 
 _counter = 0

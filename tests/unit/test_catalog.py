@@ -12,8 +12,9 @@ from creditflow.catalog_file import load_catalog, parse_catalog, resolve_catalog
 from creditflow.domain.catalog import UNLISTED_KIND_PRIORITY, Catalog
 from creditflow.domain.errors import CatalogError
 from creditflow.domain.kinds import Channel, GrantKind
+from tests.conftest import REFERENCE_CATALOGS, SHARED_CATALOGS
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared/spec/catalogs"
+REFERENCE = REFERENCE_CATALOGS
 
 GOOD = """\
 [site]
@@ -82,6 +83,13 @@ def test_every_reference_catalog_is_present_and_loads_unchanged() -> None:
     assert names == ["imgtostl.toml", "membership.toml", "photo-credits.toml", "tagger.toml"]
     for name in names:
         assert isinstance(reference(name), Catalog)
+
+
+@pytest.mark.skipif(not SHARED_CATALOGS.exists(), reason="no ../shared next to this clone")
+def test_the_copies_in_the_repository_are_the_spec_catalogs_byte_for_byte() -> None:
+    shared = {p.name: p.read_bytes() for p in SHARED_CATALOGS.glob("*.toml")}
+    copies = {p.name: p.read_bytes() for p in REFERENCE.glob("*.toml")}
+    assert copies == shared
 
 
 def test_the_photo_catalog_spends_subscription_credits_before_purchased_ones_on_the_web() -> None:
