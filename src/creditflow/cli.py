@@ -18,9 +18,13 @@ app = typer.Typer(
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Catalog files.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts, for people.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Provider webhooks.", no_args_is_help=True)
+invoices_app = typer.Typer(help="Invoices and credit notes.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(invoices_app, name="invoices")
 
 DbOption = Annotated[
     str | None,
@@ -205,6 +209,55 @@ def show_account(
         print_account(engine, found)
     finally:
         engine.close()
+
+
+@webhooks_app.command("unmatched")
+def unmatched_webhooks(
+    provider: Annotated[str | None, typer.Option(help="Only this provider's events.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Events that named no order or customer of ours: recorded, answered 200, listed here."""
+    from creditflow.engine_money import webhook_summary
+
+    engine = _engine(db)
+    try:
+        events = engine.unmatched_webhooks(provider)
+    finally:
+        engine.close()
+    for event in events:
+        typer.echo(webhook_summary(event))
+    typer.echo(f"{len(events)} unmatched event(s)", err=True)
+
+
+@invoices_app.command("export")
+def export_invoices(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC), included.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), included.")],
+    out: Annotated[str | None, typer.Option(help="CSV file to write (default: stdout).")] = None,
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Invoices and credit notes issued in a date range, as CSV for an accountant."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        raise _fail("--from and --to take dates such as 2026-01-31.") from None
+    if last < first:
+        raise _fail("--to is before --from.")
+    since = datetime.combine(first, time(0), tzinfo=UTC)
+    until = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
+    engine = _engine(db, catalog)
+    try:
+        if out is None:
+            count = engine.export_documents(since, until, sys.stdout)
+        else:
+            with open(out, "w", newline="", encoding="utf-8") as file:
+                count = engine.export_documents(since, until, file)
+    finally:
+        engine.close()
+    typer.echo(f"{count} document(s) from {first} to {last}", err=True)
 
 
 def _engine(  # type: ignore[no-untyped-def]

@@ -23,9 +23,12 @@ from creditflow.domain.errors import InvalidRequest, NotFound
 from creditflow.domain.kinds import GrantKind
 from creditflow.engine_billing import BillingMethods
 from creditflow.engine_jobs import JobMethods
+from creditflow.engine_money import MoneyMethods
 from creditflow.jobs.files import FileStore, LocalFileStore
 from creditflow.metrics import Metrics
-from creditflow.payments.base import PaymentProvider
+from creditflow.payments.base import PaymentProvider, ProviderAdapter
+from creditflow.payments.config import provider_adapters
+from creditflow.payments.hosted import HostedProvider
 from creditflow.payments.test_provider import TestPaymentProvider
 from creditflow.services import accounts as account_cases
 from creditflow.services import api_keys as key_cases
@@ -58,7 +61,7 @@ M = TypeVar("M", bound=BaseModel)
 IdempotencyArg = str | IdempotencyKey | None
 
 
-class Engine(BillingMethods, JobMethods):
+class Engine(BillingMethods, JobMethods, MoneyMethods):
     """The credit ledger, in-process.
 
     >>> engine = Engine(database_url="sqlite:///credits.db")
@@ -78,6 +81,7 @@ class Engine(BillingMethods, JobMethods):
         migrate: bool = True,
         environ: Mapping[str, str] | None = None,
         providers: Mapping[str, PaymentProvider] | None = None,
+        adapters: Mapping[str, ProviderAdapter] | None = None,
         data_dir: str | os.PathLike[str] | None = None,
         files: FileStore | None = None,
     ) -> None:
@@ -92,6 +96,10 @@ class Engine(BillingMethods, JobMethods):
         if migrate:
             upgrade_to_head(self.db)
         self._connections = connections_for(self.db)
+        # Stripe, Paddle and Creem where their secrets are set (CREDITFLOW_STRIPE_… and so on).
+        self.adapters: dict[str, ProviderAdapter] = dict(
+            provider_adapters(env) if adapters is None else adapters
+        )
         # Job inputs and outputs: under `data_dir` (default ./data) unless a store is given.
         self.files: FileStore = files or LocalFileStore(
             data_dir or env.get("CREDITFLOW_DATA_DIR") or "data"
@@ -103,7 +111,11 @@ class Engine(BillingMethods, JobMethods):
         self._clock_lock = threading.Lock()
         self.context = ServiceContext(
             connections=self._connections,
-            providers={"test": TestPaymentProvider(), **(providers or {})},
+            providers={
+                "test": TestPaymentProvider(),
+                **{name: HostedProvider(adapter) for name, adapter in self.adapters.items()},
+                **(providers or {}),
+            },
             clock=self.clock,
             catalog=self.catalog,
             on_posted=self.metrics.count_transfers,

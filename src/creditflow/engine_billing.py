@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from creditflow.engine_parts import EngineParts
-from creditflow.services import memberships, orders, subscriptions
+from creditflow.services import documents, memberships, orders, subscriptions
 from creditflow.services.views import (
     DailyClaimView,
     EntitlementsView,
@@ -24,11 +24,15 @@ from creditflow.services.views import (
 )
 
 if TYPE_CHECKING:
+    from creditflow.domain.documents import DocumentKind
+    from creditflow.jobs.files import FileStore
     from creditflow.services.idempotency import IdempotencyKey
     from creditflow.store.uow import UnitOfWork
 
 
 class BillingMethods(EngineParts):
+    files: FileStore
+
     # Orders
 
     def checkout(
@@ -48,7 +52,7 @@ class BillingMethods(EngineParts):
             "provider": provider,
             "channel": channel,
         }
-        return self._write(
+        order = self._write(
             "checkout",
             args,
             idempotency_key,
@@ -57,6 +61,14 @@ class BillingMethods(EngineParts):
                 uow, catalog=self.catalog, providers=self.context.providers, now=now, **args
             ),
         )
+        return self._hosted(order, account_id, interval=None)
+
+    def _hosted(self, order: OrderView, account_id: str, *, interval: str | None) -> OrderView:
+        """A pending order of a hosted provider gets its checkout once the order is committed."""
+        if order.status != "pending" or order.checkout_url or order.provider == "test":
+            return order
+        self._open_checkout(order, email=self.account(account_id).email, interval=interval)
+        return self.order(order.id)
 
     def record_payment(
         self, order_id: str, *, provider: str, provider_payment_id: str, amount: int
@@ -88,7 +100,13 @@ class BillingMethods(EngineParts):
         )
 
     def invoice(self, order_id: str) -> InvoiceView:
-        return self._read(lambda uow: orders.invoice_view(uow, order_id))
+        return self._read(lambda uow: documents.invoice_view(uow, order_id))
+
+    def document_pdf(self, kind: DocumentKind, number: str) -> bytes:
+        """An invoice's or credit note's PDF, rendered on first request and kept."""
+        return self.context.run_plain(
+            lambda uow: documents.document_pdf(uow, files=self.files, kind=kind, number=number)
+        )
 
     def set_test_payment_behavior(
         self,
@@ -126,7 +144,7 @@ class BillingMethods(EngineParts):
             "interval": interval,
             "provider": provider,
         }
-        return self._write(
+        subscription = self._write(
             "subscribe",
             args,
             idempotency_key,
@@ -135,6 +153,10 @@ class BillingMethods(EngineParts):
                 uow, catalog=self.catalog, providers=self.context.providers, now=now, **args
             ),
         )
+        if subscription.order_id is None or subscription.provider == "test":
+            return subscription
+        order = self._hosted(self.order(subscription.order_id), account_id, interval=interval)
+        return subscription.model_copy(update={"checkout_url": order.checkout_url})
 
     def subscription(self, subscription_id: str) -> SubscriptionView:
         return self._read(

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from creditflow.domain.catalog import Catalog
     from creditflow.services.context import ServiceContext
     from creditflow.services.idempotency import IdempotencyKey
+    from creditflow.services.views import AccountView, OrderView
     from creditflow.store.uow import UnitOfWork
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,6 +35,13 @@ class EngineParts:
         use_case: Callable[[UnitOfWork, datetime], M],
     ) -> M:
         """One use case in one transaction, replayed for a repeated idempotency key."""
+        raise NotImplementedError
+
+    def account(self, account_id: str) -> AccountView:
+        raise NotImplementedError
+
+    def _open_checkout(self, order: OrderView, *, email: str, interval: str | None) -> None:
+        """Open the provider's hosted checkout for a pending order (engine_money)."""
         raise NotImplementedError
 
     def _read(self, use_case: Callable[[UnitOfWork], M]) -> M:

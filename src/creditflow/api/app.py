@@ -19,6 +19,7 @@ from creditflow.api.routes import (
     jobs,
     memberships,
     test_clock,
+    webhooks,
 )
 from creditflow.engine import Engine
 from creditflow.scheduler import DueWorkLoop
@@ -78,6 +79,7 @@ def create_app(
     app.include_router(billing.router)
     app.include_router(memberships.router)
     app.include_router(jobs.router)
+    app.include_router(webhooks.router)
     if engine.test_clock is not None:
         app.include_router(test_clock.router)
 

@@ -29,6 +29,7 @@ class MalformedJson(errors.CreditflowError):
 
 STATUS: list[tuple[type[errors.CreditflowError], int]] = [
     (MalformedJson, 400),
+    (errors.InvalidSignature, 400),
     (Unauthorized, 401),
     (errors.InsufficientCredits, 402),
     (errors.PaymentDeclined, 402),
@@ -38,6 +39,7 @@ STATUS: list[tuple[type[errors.CreditflowError], int]] = [
     (errors.Conflict, 409),
     (errors.InvalidRequest, 422),
     (errors.CatalogError, 422),
+    (errors.ProviderUnavailable, 502),
 ]
 
 

@@ -109,3 +109,9 @@ class JobCompletion(Body):
 
 class JobFailure(Body):
     error: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+
+
+class OrderRefundCreate(Body):
+    amount: Annotated[StrictInt, Field(gt=0, le=10**12)] | None = None
+    """Minor units; all that is left when absent."""
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=1000)]

@@ -225,6 +225,14 @@ class Site(_Section):
     currency: Annotated[StrictStr, AfterValidator(_currency)]
     timezone: Annotated[StrictStr, AfterValidator(_timezone)]
     """Calendar days (daily claims) and months are counted here."""
+    legal_name: Text | None = None
+    """The seller on invoices; `name` when absent."""
+    address: Text | None = None
+    """The seller's postal address on invoices, lines separated by newlines."""
+    email: Text | None = None
+    """The sender of mail to customers, and the contact on invoices."""
+    tax_id: Text | None = None
+    """The seller's VAT or tax number, printed on invoices."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -386,6 +394,20 @@ class Refunds(_Section):
         return self
 
 
+def _country(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isupper():
+        raise _invalid(f'"{value}" is not a two-letter country code such as "DE"')
+    return value
+
+
+class Tax(_Section):
+    """Sales tax on invoices: a rate per buyer country; countries not listed pay none."""
+
+    prices: Literal["inclusive", "exclusive"] = "exclusive"
+    """`inclusive`: catalog prices contain the tax; `exclusive`: the tax is added on top."""
+    rates: dict[Annotated[StrictStr, AfterValidator(_country)], Ratio] = Field(default_factory=dict)
+
+
 class Catalog(_Section):
     site: Site
     credits: Credits
@@ -401,6 +423,8 @@ class Catalog(_Section):
     )
     images: Images | None = None
     """None: the site takes no input images."""
+    tax: Tax | None = None
+    """None: invoices carry no tax line."""
     refunds: Refunds = Field(default_factory=Refunds)
     """Always on: a duplicate charge must stay refundable (rule 22), so the default is `strict`."""
 

@@ -50,6 +50,18 @@ class InvalidImage(InvalidRequest):
         self.reason = reason
 
 
+class InvalidSignature(CreditflowError):
+    """A webhook not provably from its provider: nothing of it is applied."""
+
+    code = "invalid_signature"
+
+
+class ProviderUnavailable(CreditflowError):
+    """The payment provider could not be reached or refused the call; nothing was lost."""
+
+    code = "provider_unavailable"
+
+
 class NotFound(CreditflowError):
     code = "not_found"
 

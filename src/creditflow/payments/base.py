@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
+
+from creditflow.payments.events import (
+    CheckoutRequest,
+    CheckoutSession,
+    ProviderEvent,
+    RefundRequest,
+    RefundResult,
+)
 
 if TYPE_CHECKING:
     from creditflow.store.uow import UnitOfWork
@@ -40,5 +49,32 @@ class PaymentProvider(Protocol):
         `uow` is the caller's transaction: a provider that keeps state of its own (the test
         provider's per-account behaviour) keeps it there; adapters that call out over the network
         must not hold it across the call.
+        """
+        ...
+
+
+class ProviderAdapter(Protocol):
+    """A real payment provider (Stripe, Paddle, Creem): its checkouts, refunds and webhooks.
+
+    Every method is called outside any database transaction: these are network calls.
+    """
+
+    name: str
+
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        """Start the provider's hosted checkout for an order; our order id rides along."""
+        ...
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund all or part of a payment, with the provider's idempotency where it has one."""
+        ...
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, now: float
+    ) -> list[ProviderEvent]:
+        """Verify a delivery against the raw body and read it; WebhookRejected if it fails.
+
+        `now` is the wall clock in Unix seconds (never the test clock): a signed timestamp is
+        about real-world replays.
         """
         ...

@@ -244,3 +244,35 @@ def _grant_kind(kind: GrantKind | str) -> GrantKind:
         raise InvalidRequest(
             f"Unknown grant kind {kind!r}; the kinds are {known}.", field="kind"
         ) from None
+
+
+def revoke_source_credits(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    source_type: str,
+    source_id: str,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Take back what is left of the grants an order (or a cycle) gave: a `revoke` entry each.
+
+    Credits already spent stay spent, and credits held for a job in flight stay held: the job's
+    capture or release settles them. Returns the credits revoked.
+    """
+    require_account(uow, account_id, for_update=True)
+    transfers = [
+        ledger.revoke(account_id, g.id, g.kind, g.remaining)
+        for g in uow.ledger.live_grants(account_id)
+        if g.source_type == source_type and g.source_id == source_id and g.remaining > 0
+    ]
+    if transfers:
+        uow.ledger.post(
+            account_id=account_id,
+            transaction_id=new_id("txn"),
+            transfers=transfers,
+            reason=reason,
+            reference=source_id,
+            now=now,
+        )
+    return sum(t.amount for t in transfers)

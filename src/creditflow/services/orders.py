@@ -18,9 +18,9 @@ from creditflow.ids import new_id
 from creditflow.payments.base import ChargeOutcome, ChargeRequest, PaymentProvider
 from creditflow.services.accounts import require_account
 from creditflow.services.credits import grant_credits, validate_channel
+from creditflow.services.documents import issue_invoice, order_tax
 from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
 from creditflow.services.views import (
-    InvoiceView,
     Money,
     OrderItemView,
     OrderView,
@@ -106,13 +106,16 @@ def create_order(
     channel: str | None = None,
     subscription_id: str | None = None,
 ) -> OrderRecord:
+    account = require_account(uow, account_id)
+    tax = order_tax(catalog, account.country, sum(item.amount for item in items))
     order = OrderRecord(
         id=new_id("ord"),
         account_id=account_id,
         kind=kind,
         status="pending",
         currency=catalog.site.currency,
-        total=sum(item.amount for item in items),
+        total=tax.total,
+        tax=tax.tax,
         provider=provider,
         provider_ref=None,
         checkout_url=None,
@@ -159,7 +162,9 @@ def charge_order(
             now=now,
         )
     else:
-        record_declined(uow, order=order, provider=provider.name, outcome=outcome, now=now)
+        record_declined(
+            uow, order=order, provider=provider.name, payment_id=outcome.payment_id, now=now
+        )
     return outcome
 
 
@@ -172,6 +177,7 @@ def record_payment(
     provider_payment_id: str,
     amount: int,
     now: datetime,
+    fingerprint: str | None = None,
 ) -> PaymentRecord | None:
     """A successful payment: the first pays the order; a further one is a duplicate charge.
 
@@ -190,6 +196,7 @@ def record_payment(
         status="succeeded",
         duplicate=already_paid,
         created_at=now,
+        fingerprint=fingerprint,
     )
     if not uow.orders.add_payment(payment):
         return None
@@ -198,20 +205,23 @@ def record_payment(
         paid = uow.orders.get(order.id)
         assert paid is not None
         FULFILMENT[order.kind](uow, catalog, paid, now)
-        uow.orders.issue_invoice(order.id, now=now)
+        issue_invoice(
+            uow, catalog=catalog, order=paid, now=now, payment_reference=provider_payment_id
+        )
     return payment
 
 
 def record_declined(
-    uow: UnitOfWork, *, order: OrderRecord, provider: str, outcome: ChargeOutcome, now: datetime
+    uow: UnitOfWork, *, order: OrderRecord, provider: str, payment_id: str | None, now: datetime
 ) -> None:
-    if outcome.payment_id is not None:
+    """A declined charge: recorded; an unpaid order is `failed` (a paid one stays paid)."""
+    if payment_id is not None:
         uow.orders.add_payment(
             PaymentRecord(
                 id=new_id("pay"),
                 order_id=order.id,
                 provider=provider,
-                provider_payment_id=outcome.payment_id,
+                provider_payment_id=payment_id,
                 amount=order.total,
                 status="declined",
                 duplicate=False,
@@ -376,31 +386,6 @@ def list_orders(
     require_account(uow, account_id)
     rows = uow.orders.page(account_id, before_seq=before, limit=size + 1)
     return page_of(rows, size=size, kind="orders", view=lambda order: order_view(uow, order.id))
-
-
-def invoice_view(uow: UnitOfWork, order_id: str) -> InvoiceView:
-    order = uow.orders.get(order_id)
-    if order is None:
-        raise NotFound(f"No order with id {order_id!r}.", order_id=order_id)
-    invoice = uow.orders.invoice(order.id)
-    if invoice is None:
-        raise NotFound(
-            f"Order {order_id} has no invoice: only paid orders get one.", order_id=order_id
-        )
-    number, issued_at = invoice
-    formatted = invoice_number(number)
-    return InvoiceView(
-        number=formatted,
-        order_id=order.id,
-        pdf_url=f"/v1/invoices/{formatted}.pdf",
-        lines=[_item_view(item, order.currency) for item in uow.orders.items(order.id)],
-        total=Money(amount=order.total, currency=order.currency),
-        issued_at=issued_at,
-    )
-
-
-def invoice_number(seq: int) -> str:
-    return f"INV-{seq:06d}"
 
 
 def _item_view(item: OrderItem, currency: str) -> OrderItemView:

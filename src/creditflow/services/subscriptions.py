@@ -131,9 +131,13 @@ def _renew(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: datetime)
     record = _require(uow, order.subscription_id or "")
     if record.status == "ended":
         return
+    uow.due_work.cancel(task=SUBSCRIPTION_RETRY, subject_id=record.id)
     previous_cycle_end = record.cycle_end if record.status == "active" else None
     uow.subscriptions.save(record.evolve(status="active", retries=0))
-    _start_cycle(uow, catalog, _require(uow, record.id), now, rollover_from=previous_cycle_end)
+    # A provider may charge a renewal before our clock reaches the period end: the new period
+    # still starts at the end of the old one, never inside it.
+    starts = max(now, record.current_period_end) if record.status == "active" else now
+    _start_cycle(uow, catalog, _require(uow, record.id), starts, rollover_from=previous_cycle_end)
 
 
 @fulfils("upgrade")
@@ -266,29 +270,50 @@ def _charge_renewal(
     record: SubscriptionRecord,
     now: datetime,
 ) -> None:
-    plan = _plan(catalog, record.plan)
-    order = create_order(
+    order = uow.orders.pending_renewal(record.id) or create_order(
         uow,
         catalog=catalog,
         now=now,
         account_id=record.account_id,
         kind="renewal",
-        items=[_plan_item(plan, record.interval, _price(catalog, plan, record.interval))],
+        items=renewal_items(catalog, record),
         provider=record.provider,
         subscription_id=record.id,
     )
     provider = pick_provider(providers, record.provider)
     outcome = charge_order(uow, catalog=catalog, provider=provider, order=order, now=now)
     if outcome.status == "declined":
-        # Rule 12: past_due, no new credits; the ended cycle's credits lapse on their expiry.
-        retries = record.retries + (1 if record.status == "past_due" else 0)
-        if retries >= MAX_RETRIES:
-            uow.subscriptions.save(record.evolve(status="ended", ended_at=now, retries=retries))
-            return
-        uow.subscriptions.save(record.evolve(status="past_due", retries=retries))
-        uow.due_work.reschedule(
-            task=SUBSCRIPTION_RETRY, subject_id=record.id, due_at=now + RETRY_EVERY, now=now
-        )
+        renewal_declined(uow, subscription_id=record.id, order=None, now=now)
+    # `pending`: a provider that bills on its own (Stripe, Paddle, Creem) reports the payment
+    # by webhook; the order waits for it.
+
+
+def renewal_items(catalog: Catalog, record: SubscriptionRecord) -> list[OrderItem]:
+    plan = _plan(catalog, record.plan)
+    return [_plan_item(plan, record.interval, _price(catalog, plan, record.interval))]
+
+
+def renewal_declined(
+    uow: UnitOfWork, *, subscription_id: str, order: OrderRecord | None, now: datetime
+) -> None:
+    """Rule 12: past_due, no new credits; the ended cycle's credits lapse on their expiry.
+
+    Retried daily; after the last retry the subscription ends. `order`, when given, is the
+    renewal order a provider reported as declined.
+    """
+    record = _require(uow, subscription_id)
+    if order is not None and order.paid_at is None:
+        uow.orders.set_status(order.id, status="failed")
+    if record.status not in ("active", "past_due"):
+        return
+    retries = record.retries + (1 if record.status == "past_due" else 0)
+    if retries >= MAX_RETRIES:
+        uow.subscriptions.save(record.evolve(status="ended", ended_at=now, retries=retries))
+        return
+    uow.subscriptions.save(record.evolve(status="past_due", retries=retries))
+    uow.due_work.reschedule(
+        task=SUBSCRIPTION_RETRY, subject_id=record.id, due_at=now + RETRY_EVERY, now=now
+    )
 
 
 def expire_incomplete(uow: UnitOfWork, *, now: datetime, subscription_id: str) -> None:
@@ -398,7 +423,7 @@ def _upgrade_now(
     else:
         provider = pick_provider(providers, record.provider)
         outcome = charge_order(uow, catalog=catalog, provider=provider, order=order, now=now)
-        if outcome.status != "succeeded":
+        if outcome.status == "declined":
             # Raising rolls the order back with everything else: a refused upgrade changes nothing.
             raise PaymentDeclined(
                 f"The upgrade charge of {proration.charge} minor units was declined; "

@@ -180,13 +180,23 @@ class OrderView(View):
     """Paid more than once (rule 22): the extra payment is refundable."""
 
 
+class CreditNoteView(View):
+    number: str
+    pdf_url: str
+    total: Money
+    issued_at: datetime
+
+
 class InvoiceView(View):
     number: str
     order_id: str
     pdf_url: str
     lines: list[OrderItemView]
+    subtotal: Money
+    tax: Money
     total: Money
     issued_at: datetime
+    credit_notes: list[CreditNoteView]
 
 
 class ScheduledChange(View):
@@ -210,6 +220,8 @@ class SubscriptionView(View):
     order_id: str | None
     created_at: datetime
     ended_at: datetime | None
+    checkout_url: str | None = None
+    """Where the customer pays the first period, with a hosted provider."""
 
 
 class ProrationView(View):
@@ -301,3 +313,18 @@ class DownloadView(View):
     n: int
     key_id: str
     at: datetime
+
+
+class RefundView(View):
+    id: str
+    order_id: str
+    amount: int
+    status: str
+    provider: str
+    provider_refund_id: str | None
+
+
+class WebhookOutcomeView(View):
+    received: list[str]
+    outcomes: list[str]
+    """Per event: applied, unmatched, ignored or duplicate."""

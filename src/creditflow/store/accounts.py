@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from creditflow.domain.errors import AccountExists
@@ -77,6 +77,12 @@ class AccountRepository:
         if after_id is not None:
             query = query.where(accounts.c.id > after_id)
         return [AccountRecord(**row) for row in self._connection.execute(query).mappings()]
+
+    def set_status(self, account_id: str, status: str) -> None:
+        """`suspended` (a chargeback is open) or `active`; the CHECK refuses anything else."""
+        self._connection.execute(
+            update(accounts).where(accounts.c.id == account_id).values(status=status)
+        )
 
     def move_balance(self, account_id: str, *, available: int, held: int) -> tuple[int, int]:
         """Add to the cached sums; the CHECK constraints refuse a negative result."""

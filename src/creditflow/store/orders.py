@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from creditflow.store.tables import invoices, order_items, orders, payments, test_payment_behaviors
+from creditflow.store.tables import order_items, orders, payments, test_payment_behaviors
 from creditflow.store.upsert import insert_ignoring_duplicates
 
 
@@ -35,6 +35,7 @@ class OrderRecord:
     channel: str | None
     created_at: datetime
     paid_at: datetime | None
+    tax: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class PaymentRecord:
     status: str
     duplicate: bool
     created_at: datetime
+    fingerprint: str | None = None
 
 
 _ORDER_COLUMNS = [c for c in orders.c if c.name != "seq"]
@@ -124,6 +126,47 @@ class OrderRepository:
             .values(provider_ref=provider_ref, checkout_url=url)
         )
 
+    def by_payment(self, provider: str, provider_payment_id: str) -> OrderRecord | None:
+        """The order a provider's payment paid (or was declined for)."""
+        order_id = self._connection.execute(
+            select(payments.c.order_id).where(
+                payments.c.provider == provider,
+                payments.c.provider_payment_id == provider_payment_id,
+            )
+        ).scalar_one_or_none()
+        return self.get(order_id) if order_id else None
+
+    def by_provider_ref(self, provider: str, provider_ref: str) -> OrderRecord | None:
+        """The order a provider's checkout (session, transaction) belongs to."""
+        row = (
+            self._connection.execute(
+                select(*_ORDER_COLUMNS).where(
+                    orders.c.provider == provider, orders.c.provider_ref == provider_ref
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return OrderRecord(**row) if row else None
+
+    def pending_renewal(self, subscription_id: str) -> OrderRecord | None:
+        """The renewal order waiting for its provider's payment, if one is open."""
+        row = (
+            self._connection.execute(
+                select(*_ORDER_COLUMNS)
+                .where(
+                    orders.c.subscription_id == subscription_id,
+                    orders.c.kind == "renewal",
+                    orders.c.status == "pending",
+                )
+                .order_by(orders.c.seq.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return OrderRecord(**row) if row else None
+
     def addon_credits_paid(self, account_id: str, *, since: datetime, until: datetime) -> int:
         """Add-on credits in orders paid within [since, until): the monthly limit's count."""
         total = self._connection.execute(
@@ -155,33 +198,6 @@ class OrderRepository:
             select(payments).where(payments.c.order_id == order_id).order_by(payments.c.created_at)
         ).mappings()
         return [PaymentRecord(**row) for row in rows]
-
-    # Invoices
-
-    def issue_invoice(self, order_id: str, *, now: datetime) -> int:
-        inserted = insert_ignoring_duplicates(
-            self._connection,
-            invoices,
-            {"order_id": order_id, "issued_at": now},
-            index_elements=["order_id"],
-        )
-        del inserted
-        return int(
-            self._connection.execute(
-                select(invoices.c.seq).where(invoices.c.order_id == order_id)
-            ).scalar_one()
-        )
-
-    def invoice(self, order_id: str) -> tuple[int, datetime] | None:
-        row = self._connection.execute(
-            select(invoices.c.seq, invoices.c.issued_at).where(invoices.c.order_id == order_id)
-        ).first()
-        return (int(row[0]), row[1]) if row else None
-
-    def order_of_invoice(self, number: int) -> str | None:
-        return self._connection.execute(
-            select(invoices.c.order_id).where(invoices.c.seq == number)
-        ).scalar_one_or_none()
 
     # The test provider's switch
 

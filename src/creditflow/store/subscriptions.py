@@ -31,6 +31,8 @@ class SubscriptionRecord:
     order_id: str | None
     created_at: datetime
     ended_at: datetime | None
+    provider_ref: str | None = None
+    """The provider's own subscription id (Stripe `sub_…`, Paddle `sub_…`, Creem)."""
 
     def evolve(self, **changes: object) -> SubscriptionRecord:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -69,6 +71,19 @@ class SubscriptionRepository:
             .order_by(subscriptions.c.seq.desc())
         ).mappings()
         return [SubscriptionRecord(**row) for row in rows]
+
+    def by_provider_ref(self, provider: str, provider_ref: str) -> SubscriptionRecord | None:
+        row = (
+            self._connection.execute(
+                select(*_COLUMNS).where(
+                    subscriptions.c.provider == provider,
+                    subscriptions.c.provider_ref == provider_ref,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return SubscriptionRecord(**row) if row else None
 
     def current(self, account_id: str) -> SubscriptionRecord | None:
         """The subscription that has not ended (incomplete ones included), if any."""

@@ -212,6 +212,8 @@ orders = Table(
     Column("status", String(24), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("total", BigInteger, nullable=False),
+    # The tax inside `total` (inclusive prices) or added to the items (exclusive ones).
+    Column("tax", BigInteger, nullable=False, server_default=text("0")),
     Column("provider", String(16), nullable=False),
     Column("provider_ref", String(255)),
     Column("checkout_url", Text),
@@ -252,6 +254,9 @@ payments = Table(
     Column("status", String(16), nullable=False),
     # A second successful payment of an order already paid: flagged and refundable (rule 22).
     Column("duplicate", Boolean, nullable=False, server_default=text("false")),
+    # The card's (or payment method's) fingerprint, or the provider's customer id where there is
+    # none: the refund rules link accounts that pay with the same card.
+    Column("fingerprint", String(255)),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("provider", "provider_payment_id", name="uq_payments_provider_payment"),
     CheckConstraint("status IN ('succeeded', 'declined')", name="status_known"),
@@ -261,11 +266,127 @@ Index("ix_payments_order", payments.c.order_id)
 invoices = Table(
     "invoices",
     metadata,
-    # `seq` is the gap-free sequential invoice number (rule 21).
     Column("seq", Sequence64, primary_key=True, autoincrement=True),
     Column("order_id", String(32), ForeignKey("orders.id"), nullable=False, unique=True),
     Column("issued_at", UTCDateTime, nullable=False),
+    # `INV-2026-000001`: drawn from `document_counters` in the paying transaction, so gapless
+    # even on PostgreSQL, whose sequences skip the numbers of rolled-back transactions (rule 21).
+    Column("number", String(32), unique=True),
+    # What the invoice says, frozen when issued (JSON): a later catalog edit changes no invoice.
+    Column("document", Text),
+    Column("pdf_sha256", String(64)),
 )
+
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    # A refund's document (`CN-2026-000001`), in its own gapless sequence.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("refund_id", String(32), nullable=False, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("pdf_sha256", String(64)),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
+Index("ix_credit_notes_order", credit_notes.c.order_id)
+
+document_counters = Table(
+    "document_counters",
+    metadata,
+    Column("series", String(16), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("last", BigInteger, nullable=False),
+    PrimaryKeyConstraint("series", "year"),
+    CheckConstraint("last >= 0", name="last_not_negative"),
+)
+
+payment_refunds = Table(
+    "payment_refunds",
+    metadata,
+    # Money sent back through a provider, or reported by one: unique by the provider's id.
+    Column("id", String(32), primary_key=True),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_refund_id", String(255)),
+    Column("provider_payment_id", String(255)),
+    Column("amount", BigInteger, nullable=False),
+    # pending: asked, not yet confirmed (Paddle's pending_approval); succeeded; failed.
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "provider_refund_id", name="uq_payment_refunds_provider_ref"),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
+)
+Index("ix_payment_refunds_order", payment_refunds.c.order_id)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    # A chargeback: the account is suspended while it is open (source 001).
+    Column("id", String(32), primary_key=True),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_dispute_id", String(255)),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", Text),
+    Column("status", String(8), nullable=False),
+    # Credits of the order taken back while it was open; a won dispute gives them back.
+    Column("credits_revoked", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    UniqueConstraint("provider", "provider_dispute_id", name="uq_disputes_provider_ref"),
+    CheckConstraint("status IN ('open', 'won', 'lost')", name="status_known"),
+)
+Index("ix_disputes_order", disputes.c.order_id)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    # Every verified provider event, stored before it is applied and unique by the provider's
+    # event id in the same transaction as its effect: a redelivery finds it and does nothing.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("provider", String(16), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("type", String(128), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+    # applied | unmatched (no order or customer of ours) | ignored (a type we do not map)
+    Column("outcome", String(16), nullable=False),
+    Column("order_id", String(32)),
+    Column("detail", Text),
+    UniqueConstraint("provider", "event_id", name="uq_webhook_events_provider_event"),
+    CheckConstraint("outcome IN ('applied', 'unmatched', 'ignored')", name="outcome_known"),
+)
+Index("ix_webhook_events_order", webhook_events.c.order_id)
+
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    # Mail is written here in the transaction that causes it, and sent after the commit, with
+    # retries: never lost, never sent for a change that rolled back.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("account_id", String(32), ForeignKey("accounts.id")),
+    Column("to_address", String(320), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("context", Text, nullable=False),
+    # JSON list of {"sha256", "name", "content_type"} in the file store.
+    Column("attachments", Text, nullable=False, server_default=text("'[]'")),
+    Column("status", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    CheckConstraint("status IN ('pending', 'sent')", name="status_known"),
+)
+Index("ix_mail_outbox_due", mail_outbox.c.status, mail_outbox.c.next_attempt_at)
 
 test_payment_behaviors = Table(
     "test_payment_behaviors",
@@ -286,6 +407,8 @@ subscriptions = Table(
     Column("plan", String(64), nullable=False),
     Column("interval", String(8), nullable=False),
     Column("status", String(16), nullable=False),
+    # The provider's own subscription id, so its renewal events find ours.
+    Column("provider_ref", String(255)),
     Column("provider", String(16), nullable=False),
     # Every boundary is anchor + n months (periods/cycles are computed, never accumulated).
     Column("anchor", UTCDateTime, nullable=False),

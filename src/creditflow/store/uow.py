@@ -16,6 +16,7 @@ from creditflow.store.accounts import AccountRepository
 from creditflow.store.api_keys import ApiKeyRepository
 from creditflow.store.clock_state import ClockStateRepository
 from creditflow.store.connections import Connections
+from creditflow.store.documents import DocumentRepository
 from creditflow.store.due_work import DueWorkRepository
 from creditflow.store.holds import HoldRepository
 from creditflow.store.idempotency import IdempotencyRepository
@@ -23,8 +24,11 @@ from creditflow.store.jobs import JobRepository
 from creditflow.store.ledger import LedgerRepository
 from creditflow.store.memberships import MembershipRepository
 from creditflow.store.orders import OrderRepository
+from creditflow.store.outbox import OutboxRepository
 from creditflow.store.raw_sql import Driver
+from creditflow.store.refunds import DisputeRepository, RefundRepository
 from creditflow.store.subscriptions import SubscriptionRepository
+from creditflow.store.webhooks import WebhookEventRepository
 
 
 class UnitOfWork:
@@ -71,6 +75,22 @@ class UnitOfWork:
         return OrderRepository(self.connection)
 
     @cached_property
+    def refunds(self) -> RefundRepository:
+        return RefundRepository(self.connection)
+
+    @cached_property
+    def disputes(self) -> DisputeRepository:
+        return DisputeRepository(self.connection)
+
+    @cached_property
+    def webhook_events(self) -> WebhookEventRepository:
+        return WebhookEventRepository(self.connection)
+
+    @cached_property
+    def documents(self) -> DocumentRepository:
+        return DocumentRepository(self.connection)
+
+    @cached_property
     def subscriptions(self) -> SubscriptionRepository:
         return SubscriptionRepository(self.connection)
 
@@ -81,6 +101,10 @@ class UnitOfWork:
     @cached_property
     def jobs(self) -> JobRepository:
         return JobRepository(self.connection)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.connection)
 
     @cached_property
     def clock_state(self) -> ClockStateRepository:

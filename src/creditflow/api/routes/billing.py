@@ -10,13 +10,19 @@ from fastapi.responses import JSONResponse, Response
 from creditflow.api.auth import Principal, allow
 from creditflow.api.idempotency import answer, idempotency_key, raw_body
 from creditflow.api.routes.accounts import engine_of
-from creditflow.api.schemas import CheckoutCreate, PlanChange, SubscriptionCreate
+from creditflow.api.schemas import (
+    CheckoutCreate,
+    OrderRefundCreate,
+    PlanChange,
+    SubscriptionCreate,
+)
 from creditflow.services.views import Page, SubscriptionView
 
 router = APIRouter(prefix="/v1")
 
 Reader = Annotated[Principal, Depends(allow("service", "support"))]
 Writer = Annotated[Principal, Depends(allow("service"))]
+Support = Annotated[Principal, Depends(allow("support"))]
 RawBody = Annotated[bytes, Depends(raw_body)]
 
 
@@ -60,6 +66,35 @@ def list_orders(
 @router.get("/orders/{order_id}/invoice")
 def get_invoice(request: Request, order_id: str, _: Reader) -> Response:
     return answer(engine_of(request).invoice(order_id), status=200)
+
+
+@router.post("/orders/{order_id}/refunds", status_code=201)
+def refund_order(
+    request: Request, order_id: str, body: OrderRefundCreate, principal: Support, raw: RawBody
+) -> Response:
+    """Money back through the order's provider; support's refund decisions build on this."""
+    key = idempotency_key(request, principal, raw)
+    refund = engine_of(request).refund_order(
+        order_id, amount=body.amount, reason=body.reason, idempotency_key=key
+    )
+    return answer(refund, status=201, key=key)
+
+
+@router.get("/invoices/{number}.pdf")
+def get_invoice_pdf(request: Request, number: str, _: Reader) -> Response:
+    pdf = engine_of(request).document_pdf("invoice", number)
+    return Response(pdf, media_type="application/pdf", headers=_inline(number))
+
+
+@router.get("/credit-notes/{number}.pdf")
+def get_credit_note_pdf(request: Request, number: str, _: Reader) -> Response:
+    pdf = engine_of(request).document_pdf("credit_note", number)
+    return Response(pdf, media_type="application/pdf", headers=_inline(number))
+
+
+def _inline(number: str) -> dict[str, str]:
+    safe = "".join(c for c in number if c.isalnum() or c == "-")
+    return {"Content-Disposition": f'inline; filename="{safe}.pdf"'}
 
 
 @router.post("/accounts/{account_id}/subscriptions", status_code=201)

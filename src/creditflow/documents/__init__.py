@@ -1,0 +1,1 @@
+"""Issued documents made readable: PDFs for customers, CSV for the accountant."""

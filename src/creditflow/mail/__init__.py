@@ -1,0 +1,1 @@
+"""Mail to customers: templates, transports, and the outbox that makes delivery survive crashes."""
