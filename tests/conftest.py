@@ -14,6 +14,7 @@ import pytest
 
 from creditflow.clock import TestClock
 from creditflow.engine import Engine
+from creditflow.mail.transports import EmlFolderTransport
 from creditflow.store.database import DatabaseSettings, create_db_engine
 from creditflow.store.migrate import upgrade_to_head
 from tests.pg_server import PostgresServer, find_bindir
@@ -103,7 +104,12 @@ def clock() -> TestClock:
 
 @pytest.fixture
 def engine(database_url: str, clock: TestClock, tmp_path: Path) -> Iterator[Engine]:
-    with Engine(database_url=database_url, clock=clock, data_dir=tmp_path / "data") as engine:
+    with Engine(
+        database_url=database_url,
+        clock=clock,
+        data_dir=tmp_path / "data",
+        mail_transport=EmlFolderTransport(tmp_path / "mail"),
+    ) as engine:
         yield engine
 
 
@@ -119,7 +125,11 @@ def engine_with(
             Path(catalog) if catalog.endswith(".toml") else REFERENCE_CATALOGS / f"{catalog}.toml"
         )
         engine = Engine(
-            database_url=database_url, clock=clock, catalog=path, data_dir=tmp_path / "data"
+            database_url=database_url,
+            clock=clock,
+            catalog=path,
+            data_dir=tmp_path / "data",
+            mail_transport=EmlFolderTransport(tmp_path / "mail"),
         )
         made.append(engine)
         return engine

@@ -25,6 +25,7 @@ from creditflow.engine_billing import BillingMethods
 from creditflow.engine_jobs import JobMethods
 from creditflow.engine_money import MoneyMethods
 from creditflow.jobs.files import FileStore, LocalFileStore
+from creditflow.mail.transports import MailTransport, transport_from_env
 from creditflow.metrics import Metrics
 from creditflow.payments.base import PaymentProvider, ProviderAdapter
 from creditflow.payments.config import provider_adapters
@@ -82,6 +83,7 @@ class Engine(BillingMethods, JobMethods, MoneyMethods):
         environ: Mapping[str, str] | None = None,
         providers: Mapping[str, PaymentProvider] | None = None,
         adapters: Mapping[str, ProviderAdapter] | None = None,
+        mail_transport: MailTransport | None = None,
         data_dir: str | os.PathLike[str] | None = None,
         files: FileStore | None = None,
     ) -> None:
@@ -100,6 +102,8 @@ class Engine(BillingMethods, JobMethods, MoneyMethods):
         self.adapters: dict[str, ProviderAdapter] = dict(
             provider_adapters(env) if adapters is None else adapters
         )
+        # Mail: SMTP with CREDITFLOW_SMTP_URL, else .eml files under CREDITFLOW_MAIL_DIR.
+        self.mail_transport: MailTransport = mail_transport or transport_from_env(env)
         # Job inputs and outputs: under `data_dir` (default ./data) unless a store is given.
         self.files: FileStore = files or LocalFileStore(
             data_dir or env.get("CREDITFLOW_DATA_DIR") or "data"

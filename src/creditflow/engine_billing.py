@@ -176,7 +176,7 @@ class BillingMethods(EngineParts):
             idempotency_key,
             SubscriptionView,
             lambda uow, now: subscriptions.cancel_subscription(
-                uow, now=now, subscription_id=subscription_id
+                uow, catalog=self.catalog, now=now, subscription_id=subscription_id
             ),
         )
 

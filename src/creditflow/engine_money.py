@@ -28,19 +28,26 @@ from creditflow.payments.events import (
     RefundResult,
     WebhookRejected,
 )
-from creditflow.services import money_back, webhooks
+from creditflow.services import documents, money_back, webhooks
 from creditflow.services.idempotency import IdempotencyKey, fingerprint, recall, remember
+from creditflow.services.mail import deliver_due_mail
 from creditflow.services.views import OrderView, RefundView, WebhookOutcomeView
+from creditflow.store.outbox import OutboxMessage
 from creditflow.store.webhooks import WebhookEventRecord
 
 if TYPE_CHECKING:
+    from creditflow.jobs.files import FileStore
+    from creditflow.mail.transports import MailTransport
     from creditflow.payments.base import ProviderAdapter
 
 log = logging.getLogger(__name__)
+DEFAULT_SENDER = "creditflow@localhost"
 
 
 class MoneyMethods(EngineParts):
     adapters: dict[str, ProviderAdapter]
+    mail_transport: MailTransport
+    files: FileStore
 
     def receive_webhook(
         self, provider: str, *, headers: Mapping[str, str], body: bytes
@@ -159,6 +166,26 @@ class MoneyMethods(EngineParts):
             provider=finished.provider,
             provider_refund_id=finished.provider_refund_id,
         )
+
+    def deliver_mail(self, *, limit: int = 100) -> int:
+        """Send the mail that is due (invoices attached); the mail loop calls this."""
+        now = self.context.clock.now()
+        self.context.run_plain(
+            lambda uow: documents.attach_invoices(uow, files=self.files, now=now, limit=limit)
+        )
+        return deliver_due_mail(
+            self.context,
+            transport=self.mail_transport,
+            files=self.files,
+            sender=self.catalog.site.email or DEFAULT_SENDER,
+            site_name=self.catalog.site.name,
+            now=now,
+            limit=limit,
+        )
+
+    def outbox(self, account_id: str | None = None) -> list[OutboxMessage]:
+        with self.context.reading() as uow:
+            return uow.outbox.list(account_id)
 
     def export_documents(self, start: datetime, end: datetime, out: TextIO) -> int:
         """Invoices and credit notes issued in [start, end) as CSV for an accountant."""

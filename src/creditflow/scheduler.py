@@ -45,3 +45,28 @@ class DueWorkLoop:
             ticks += 1
             if worked < BATCH:
                 self._stop.wait(self._interval)
+
+
+class MailLoop:
+    """Sends queued mail every few seconds, on either clock: mail waits for no advance."""
+
+    def __init__(self, engine: Engine, *, interval: float = 2.0) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="creditflow-mail", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._engine.deliver_mail()
+            except Exception:  # a bad message or a database hiccup must not stop the mail
+                log.exception("mail loop failed; trying again")
+            self._stop.wait(self._interval)

@@ -22,7 +22,7 @@ from creditflow.api.routes import (
     webhooks,
 )
 from creditflow.engine import Engine
-from creditflow.scheduler import DueWorkLoop
+from creditflow.scheduler import DueWorkLoop, MailLoop
 
 MAX_JOB_OUTPUTS_BODY = 64 * 1024 * 1024
 """Base64 outputs of a finished job (a 4x upscale of a large image is tens of MiB)."""
@@ -44,7 +44,11 @@ def body_limits(engine: Engine) -> Callable[[str], int]:
 
 
 def create_app(
-    engine: Engine, *, admin_key: str | None = None, due_work_interval: float | None = 1.0
+    engine: Engine,
+    *,
+    admin_key: str | None = None,
+    due_work_interval: float | None = 1.0,
+    mail_interval: float | None = 2.0,
 ) -> FastAPI:
     """`due_work_interval=None` runs no background loop (the test clock, or a caller's own)."""
     loop = (
@@ -53,15 +57,19 @@ def create_app(
         else None
     )
 
+    mail = MailLoop(engine, interval=mail_interval) if mail_interval is not None else None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if loop is not None:
-            loop.start()
+        for background in (loop, mail):
+            if background is not None:
+                background.start()
         try:
             yield
         finally:
-            if loop is not None:
-                loop.stop()
+            for background in (loop, mail):
+                if background is not None:
+                    background.stop()
 
     app = FastAPI(
         title="creditflow",

@@ -7,6 +7,7 @@ document says is fixed when it is issued; its PDF is rendered on first request a
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from creditflow.domain.documents import (
 )
 from creditflow.domain.errors import NotFound
 from creditflow.jobs.files import FileStore
+from creditflow.services.notices import INVOICE_MAIL
 from creditflow.services.views import CreditNoteView, InvoiceView, Money, OrderItemView
 from creditflow.store.orders import OrderRecord
 from creditflow.store.uow import UnitOfWork
@@ -200,3 +202,23 @@ def _order_breakdown(catalog: Catalog, uow: UnitOfWork, order: OrderRecord) -> T
         rate=rate,
         inclusive=inclusive,
     )
+
+
+def attach_invoices(uow: UnitOfWork, *, files: FileStore, now: datetime, limit: int = 100) -> int:
+    """Give due invoice mails their PDF before they are sent.
+
+    The PDF is rendered here, after the paying transaction, not inside it: a payment holds its
+    locks only as long as the money needs.
+    """
+    attached = 0
+    for message in uow.outbox.due(now, limit):
+        if message.template not in INVOICE_MAIL or message.attachments not in ("", "[]"):
+            continue
+        number = json.loads(message.context).get("invoice_number")
+        if not number:
+            continue
+        pdf = document_pdf(uow, files=files, kind="invoice", number=number)
+        ref = {"sha256": files.put(pdf), "name": f"{number}.pdf", "content_type": "application/pdf"}
+        uow.outbox.set_attachments(message.id, json.dumps([ref]))
+        attached += 1
+    return attached

@@ -12,6 +12,7 @@ from datetime import datetime
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound
 from creditflow.ids import new_id
+from creditflow.services import notices
 from creditflow.services.credits import revoke_source_credits
 from creditflow.services.documents import issue_credit_note
 from creditflow.store.orders import OrderRecord
@@ -160,13 +161,13 @@ def settle_order_status(
         )
         if revoked and open_dispute is not None:
             uow.disputes.add_revoked(open_dispute.id, revoked)
-    _settle_account(uow, order.account_id)
+    _settle_account(uow, order.account_id, now)
     settled = uow.orders.get(order.id)
     assert settled is not None
     return settled
 
 
-def _settle_account(uow: UnitOfWork, account_id: str) -> None:
+def _settle_account(uow: UnitOfWork, account_id: str, now: datetime) -> None:
     """Suspended while a chargeback of the account is open or was lost (source 001)."""
     account = uow.accounts.get(account_id)
     if account is None:
@@ -175,6 +176,8 @@ def _settle_account(uow: UnitOfWork, account_id: str) -> None:
     charged_back = any(d.status in ("open", "lost") for d in disputes)
     if charged_back and account.status == "active":
         uow.accounts.set_status(account_id, "suspended")
+        first = next(d for d in disputes if d.status in ("open", "lost"))
+        notices.account_suspended(uow, account_id=account_id, order_id=first.order_id, now=now)
     elif disputes and not charged_back and account.status == "suspended":
         uow.accounts.set_status(account_id, "active")  # the suspension was the chargeback's
 

@@ -16,6 +16,7 @@ from creditflow.domain.errors import Conflict, Forbidden, InvalidRequest, NotFou
 from creditflow.domain.kinds import MAX_CREDITS, GrantKind
 from creditflow.ids import new_id
 from creditflow.payments.base import ChargeOutcome, ChargeRequest, PaymentProvider
+from creditflow.services import notices
 from creditflow.services.accounts import require_account
 from creditflow.services.credits import grant_credits, validate_channel
 from creditflow.services.documents import issue_invoice, order_tax
@@ -205,9 +206,10 @@ def record_payment(
         paid = uow.orders.get(order.id)
         assert paid is not None
         FULFILMENT[order.kind](uow, catalog, paid, now)
-        issue_invoice(
+        invoice = issue_invoice(
             uow, catalog=catalog, order=paid, now=now, payment_reference=provider_payment_id
         )
+        notices.order_paid(uow, catalog=catalog, order=paid, invoice_number=invoice.number, now=now)
     return payment
 
 

@@ -18,6 +18,7 @@ from creditflow.domain.periods import MONTHS_PER_INTERVAL, add_months, cycle_ind
 from creditflow.domain.proration import prorate_upgrade
 from creditflow.ids import new_id
 from creditflow.payments.base import PaymentProvider
+from creditflow.services import notices
 from creditflow.services.accounts import require_account
 from creditflow.services.credits import EXPIRE_GRANT, grant_credits
 from creditflow.services.orders import (
@@ -239,6 +240,7 @@ def run_cycle(
         return
     if record.cancel_at_period_end:  # rule 9: access lasts to the period end, then ends
         uow.subscriptions.save(record.evolve(status="ended", ended_at=now))
+        notices.subscription_ended(uow, catalog=catalog, subscription=record, now=now)
         return
     if record.scheduled_plan:  # rule 11: a downgrade takes effect at the period end
         record = record.evolve(plan=record.scheduled_plan, scheduled_plan=None)
@@ -283,7 +285,7 @@ def _charge_renewal(
     provider = pick_provider(providers, record.provider)
     outcome = charge_order(uow, catalog=catalog, provider=provider, order=order, now=now)
     if outcome.status == "declined":
-        renewal_declined(uow, subscription_id=record.id, order=None, now=now)
+        renewal_declined(uow, catalog=catalog, subscription_id=record.id, order=None, now=now)
     # `pending`: a provider that bills on its own (Stripe, Paddle, Creem) reports the payment
     # by webhook; the order waits for it.
 
@@ -294,7 +296,12 @@ def renewal_items(catalog: Catalog, record: SubscriptionRecord) -> list[OrderIte
 
 
 def renewal_declined(
-    uow: UnitOfWork, *, subscription_id: str, order: OrderRecord | None, now: datetime
+    uow: UnitOfWork,
+    *,
+    catalog: Catalog,
+    subscription_id: str,
+    order: OrderRecord | None,
+    now: datetime,
 ) -> None:
     """Rule 12: past_due, no new credits; the ended cycle's credits lapse on their expiry.
 
@@ -307,13 +314,24 @@ def renewal_declined(
     if record.status not in ("active", "past_due"):
         return
     retries = record.retries + (1 if record.status == "past_due" else 0)
+    total = order.total if order is not None else _renewal_total(catalog, record)
     if retries >= MAX_RETRIES:
         uow.subscriptions.save(record.evolve(status="ended", ended_at=now, retries=retries))
+        notices.renewal_failed(
+            uow, catalog=catalog, subscription=record, total=total, retry_at=None, now=now
+        )
         return
     uow.subscriptions.save(record.evolve(status="past_due", retries=retries))
     uow.due_work.reschedule(
         task=SUBSCRIPTION_RETRY, subject_id=record.id, due_at=now + RETRY_EVERY, now=now
     )
+    notices.renewal_failed(
+        uow, catalog=catalog, subscription=record, total=total, retry_at=now + RETRY_EVERY, now=now
+    )
+
+
+def _renewal_total(catalog: Catalog, record: SubscriptionRecord) -> int:
+    return sum(item.amount for item in renewal_items(catalog, record))
 
 
 def expire_incomplete(uow: UnitOfWork, *, now: datetime, subscription_id: str) -> None:
@@ -323,10 +341,12 @@ def expire_incomplete(uow: UnitOfWork, *, now: datetime, subscription_id: str) -
 
 
 def cancel_subscription(
-    uow: UnitOfWork, *, now: datetime, subscription_id: str
+    uow: UnitOfWork, *, catalog: Catalog, now: datetime, subscription_id: str
 ) -> SubscriptionView:
     record = _live(uow, subscription_id, "cancelled")
-    uow.subscriptions.save(record.evolve(cancel_at_period_end=True))
+    if not record.cancel_at_period_end:
+        uow.subscriptions.save(record.evolve(cancel_at_period_end=True))
+        notices.subscription_cancelled(uow, catalog=catalog, subscription=record, now=now)
     return subscription_view(_require(uow, record.id))
 
 

@@ -177,7 +177,13 @@ def _payment_failed(d: Delivery) -> bool:
     if sub is not None and sub.order_id:
         first = d.uow.orders.get(sub.order_id)
         if first is not None and first.paid_at is not None:
-            renewal_declined(d.uow, subscription_id=sub.id, order=_renewal_order(d, sub), now=d.now)
+            renewal_declined(
+                d.uow,
+                catalog=d.catalog,
+                subscription_id=sub.id,
+                order=_renewal_order(d, sub),
+                now=d.now,
+            )
             return True
     if d.order is None:
         return False

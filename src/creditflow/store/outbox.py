@@ -116,3 +116,11 @@ class OutboxRepository:
             query = query.where(mail_outbox.c.account_id == account_id)
         rows = self._connection.execute(query.order_by(mail_outbox.c.seq.desc()).limit(limit))
         return [OutboxMessage(**row) for row in rows.mappings()]
+
+    def set_attachments(self, message_id: str, attachments: str) -> None:
+        """Attach files to a message still waiting (an invoice PDF rendered after the payment)."""
+        self._connection.execute(
+            update(mail_outbox)
+            .where(mail_outbox.c.id == message_id, mail_outbox.c.status == "pending")
+            .values(attachments=attachments)
+        )
