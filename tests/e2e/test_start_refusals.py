@@ -30,3 +30,9 @@ def test_a_malformed_smtp_url_is_refused_at_start(tmp_path: Path, url: str) -> N
     assert result.returncode != 0
     assert "CREDITFLOW_SMTP_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_provider_name_is_refused_at_start(tmp_path: Path) -> None:
+    result = serve(tmp_path, CREDITFLOW_PROVIDERS="test,paypal")
+    assert result.returncode != 0
+    assert "paypal" in result.stderr and "Traceback" not in result.stderr

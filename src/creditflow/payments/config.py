@@ -1,4 +1,9 @@
-"""Which hosted providers this service takes, from the environment (never from the catalog)."""
+"""Which hosted providers this service takes, from the environment (never from the catalog).
+
+A provider is on when its webhook secret(s) are set. `CREDITFLOW_PROVIDERS`, when set, names the
+providers that must be on, so a typo or a missing secret stops the start instead of surfacing
+as a failed checkout later.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,91 @@ from collections.abc import Mapping
 import httpx
 
 from creditflow.payments.base import ProviderAdapter
+from creditflow.payments.creem import CreemAdapter
+from creditflow.payments.paddle import PaddleAdapter
+from creditflow.payments.stripe import StripeAdapter
 
 KNOWN_PROVIDERS = ("test", "stripe", "paddle", "creem")
+HOSTED = ("stripe", "paddle", "creem")
 
 
 def provider_adapters(
     environ: Mapping[str, str], *, client: httpx.Client | None = None
 ) -> dict[str, ProviderAdapter]:
     """An adapter for each provider whose webhook secret(s) are set; {} when none are."""
+    tolerance = _tolerance(environ)
     adapters: dict[str, ProviderAdapter] = {}
-    if not any(
-        environ.get(f"CREDITFLOW_{name.upper()}_WEBHOOK_SECRETS") for name in KNOWN_PROVIDERS
-    ):
-        return adapters
-    raise ValueError("hosted providers are being wired in; unset CREDITFLOW_*_WEBHOOK_SECRETS")
+    for name in HOSTED:
+        prefix = f"CREDITFLOW_{name.upper()}_"
+        secrets = [s.strip() for s in environ.get(prefix + "WEBHOOK_SECRETS", "").split(",")]
+        secrets = [s for s in secrets if s]
+        if not secrets:
+            continue
+        api_key = environ.get(prefix + "API_KEY") or None
+        api_base = environ.get(prefix + "API_BASE") or None
+        if name == "stripe":
+            adapters[name] = StripeAdapter(
+                api_key=api_key,
+                webhook_secrets=secrets,
+                tolerance_seconds=tolerance,
+                client=client,
+                api_base=api_base,
+            )
+        elif name == "paddle":
+            adapters[name] = PaddleAdapter(
+                api_key=api_key,
+                webhook_secrets=secrets,
+                tolerance_seconds=tolerance,
+                client=client,
+                api_base=api_base,
+            )
+        else:
+            adapters[name] = CreemAdapter(
+                api_key=api_key,
+                webhook_secrets=secrets,
+                tolerance_seconds=tolerance,
+                client=client,
+                api_base=api_base,
+                products=_products(environ),
+            )
+    _check_wanted(environ, adapters)
+    return adapters
+
+
+def _tolerance(environ: Mapping[str, str]) -> int:
+    raw = environ.get("CREDITFLOW_WEBHOOK_TOLERANCE_SECONDS", "300").strip()
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(
+            f"CREDITFLOW_WEBHOOK_TOLERANCE_SECONDS must be a positive whole number of seconds, "
+            f"not {raw!r}."
+        )
+    return int(raw)
+
+
+def _products(environ: Mapping[str, str]) -> dict[str, str]:
+    raw = environ.get("CREDITFLOW_CREEM_PRODUCTS", "")
+    mapping: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        code, sep, product = pair.partition("=")
+        if not sep or not code.strip() or not product.strip():
+            raise ValueError(
+                f"CREDITFLOW_CREEM_PRODUCTS takes code=prod_… pairs separated by commas; "
+                f"{pair!r} is not one."
+            )
+        mapping[code.strip()] = product.strip()
+    return mapping
+
+
+def _check_wanted(environ: Mapping[str, str], adapters: Mapping[str, ProviderAdapter]) -> None:
+    wanted = [p.strip() for p in environ.get("CREDITFLOW_PROVIDERS", "").split(",") if p.strip()]
+    for name in wanted:
+        if name not in KNOWN_PROVIDERS:
+            raise ValueError(
+                f"CREDITFLOW_PROVIDERS names an unknown payment provider {name!r}; the providers "
+                f"are {', '.join(KNOWN_PROVIDERS)}."
+            )
+        if name != "test" and name not in adapters:
+            raise ValueError(
+                f"CREDITFLOW_PROVIDERS turns on {name}, but CREDITFLOW_{name.upper()}"
+                "_WEBHOOK_SECRETS is not set."
+            )
