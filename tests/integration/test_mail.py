@@ -538,3 +538,31 @@ def test_back_off_doubles_up_to_an_hour() -> None:
         timedelta(hours=1),
         timedelta(hours=1),
     ]
+
+
+def test_a_second_deliverer_does_not_send_a_batch_being_sent(
+    engine: Engine, clock: TestClock, smtp_server: SmtpServer
+) -> None:
+    """Another server running the loop while this one is mid-batch finds the batch leased."""
+    with engine.context.writing() as uow:
+        for n in range(2):
+            enqueue_mail(
+                uow,
+                now=clock.now(),
+                to=f"customer{n}@example.com",
+                template="subscription_ended",
+                context=CONTEXTS["subscription_ended"],
+            )
+        uow.commit()
+    smtp = SmtpTransport.from_url(smtp_server.url)
+    rival_sent: list[int] = []
+
+    class FirstSendRunsARival:
+        def send(self, message: EmailMessage) -> None:
+            if not rival_sent:
+                rival_sent.append(deliver(engine, clock, smtp))
+            smtp.send(message)
+
+    assert deliver(engine, clock, FirstSendRunsARival()) == 2
+    assert rival_sent == [0]
+    assert len(smtp_server.collector.received) == 2

@@ -216,6 +216,7 @@ def test_rule_22_a_second_payment_of_one_checkout_is_flagged_and_credits_granted
     )
     after = engine.order(order.id)
     assert after.duplicate_charge and [p.duplicate for p in after.payments] == [False, True]
+    assert {p.fingerprint for p in after.payments} == {"fp_1"}
     assert engine.balance(account).available == 100
 
 

@@ -373,6 +373,7 @@ def order_view(uow: UnitOfWork, order_id: str) -> OrderView:
                 status=p.status,
                 duplicate=p.duplicate,
                 created_at=p.created_at,
+                fingerprint=p.fingerprint,
             )
             for p in payments
         ],

@@ -160,6 +160,8 @@ class PaymentView(View):
     status: str
     duplicate: bool
     created_at: datetime
+    fingerprint: str | None = None
+    """The card's fingerprint (or the provider's customer id): links accounts paying alike."""
 
 
 class OrderView(View):
