@@ -24,6 +24,7 @@ from creditflow.domain.kinds import GrantKind
 from creditflow.engine_billing import BillingMethods
 from creditflow.engine_jobs import JobMethods
 from creditflow.engine_money import MoneyMethods
+from creditflow.engine_refunds import RefundMethods
 from creditflow.jobs.files import FileStore, LocalFileStore
 from creditflow.mail.transports import MailTransport, transport_from_env
 from creditflow.metrics import Metrics
@@ -62,7 +63,7 @@ M = TypeVar("M", bound=BaseModel)
 IdempotencyArg = str | IdempotencyKey | None
 
 
-class Engine(BillingMethods, JobMethods, MoneyMethods):
+class Engine(BillingMethods, JobMethods, MoneyMethods, RefundMethods):
     """The credit ledger, in-process.
 
     >>> engine = Engine(database_url="sqlite:///credits.db")

@@ -129,12 +129,19 @@ class MoneyMethods(EngineParts):
                 uow, order_id=order_id, amount=amount, reason=reason, now=self.context.clock.now()
             )
         )
+        return self._send_refund(record.id)
+
+    def _send_refund(self, refund_id: str) -> RefundView:
+        """Ask the provider for a refund recorded `pending`, then record its answer."""
+        with self.context.reading() as uow:
+            record = uow.refunds.get(refund_id)
+        assert record is not None
         request = RefundRequest(
             order_id=record.order_id,
             payment_id=record.provider_payment_id or "",
             amount=record.amount,
             currency=self.catalog.site.currency,
-            reason=reason,
+            reason=record.reason or "requested",
             idempotency_key=f"refund-{record.id}",
         )
         if record.provider == "test":

@@ -18,6 +18,7 @@ from creditflow.api.routes import (
     holds,
     jobs,
     memberships,
+    refunds,
     test_clock,
     webhooks,
 )
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(memberships.router)
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
+    app.include_router(refunds.router)
     if engine.test_clock is not None:
         app.include_router(test_clock.router)
 

@@ -115,3 +115,47 @@ class OrderRefundCreate(Body):
     amount: Annotated[StrictInt, Field(gt=0, le=10**12)] | None = None
     """Minor units; all that is left when absent."""
     reason: Annotated[StrictStr, Field(min_length=1, max_length=1000)]
+
+
+class EvidenceBody(Body):
+    kind: Annotated[StrictStr, Field(min_length=1, max_length=32)]
+    ref: Annotated[StrictStr, Field(min_length=1, max_length=1000)]
+
+
+JobId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class RefundRequestCreate(Body):
+    order_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=32)]
+    description: Text | None = None
+    evidence: Annotated[list[EvidenceBody], Field(max_length=20)] | None = None
+    job_ids: (
+        Annotated[list[Annotated[StrictStr, Field(max_length=64)]], Field(max_length=100)] | None
+    ) = None
+
+
+class RefundDecision(Body):
+    outcome: Annotated[StrictStr, Field(min_length=1, max_length=32)]
+    amount: Annotated[StrictInt, Field(gt=0, le=10**12)] | None = None
+    credits: Credits | None = None
+    note: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+
+
+class DisputeCreate(Body):
+    amount: Annotated[StrictInt, Field(gt=0, le=10**12)] | None = None
+    reason: Text | None = None
+
+
+class DisputeClose(Body):
+    outcome: Literal["won", "lost"]
+
+
+class IncidentCreate(Body):
+    started_at: Annotated[AwareDatetime, Field(strict=False)]
+    ended_at: Annotated[AwareDatetime, Field(strict=False)] | None = None
+    summary: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+
+
+class IncidentResolve(Body):
+    ended_at: Annotated[AwareDatetime, Field(strict=False)]

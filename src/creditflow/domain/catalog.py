@@ -385,6 +385,8 @@ class Refunds(_Section):
     substantial_use_ratio: Ratio = Decimal("0.50")
     max_refunds_per_year: Count = 1
     technical_failure_min_failed_jobs: Annotated[StrictInt, Field(ge=1)] = 3
+    dispute_fee: Price = Decimal("0")
+    """What the payment provider charges the site for a chargeback; owed by the account."""
 
     @model_validator(mode="after")
     def _check(self) -> Self:

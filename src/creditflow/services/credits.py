@@ -246,25 +246,25 @@ def _grant_kind(kind: GrantKind | str) -> GrantKind:
         ) from None
 
 
-def revoke_source_credits(
+def revoke_grants(
     uow: UnitOfWork,
     *,
     account_id: str,
-    source_type: str,
-    source_id: str,
+    grant_ids: set[str],
     reason: str,
+    reference: str | None,
     now: datetime,
 ) -> int:
-    """Take back what is left of the grants an order (or a cycle) gave: a `revoke` entry each.
+    """Take back what is left of these grants: a `revoke` entry each; returns the credits.
 
-    Credits already spent stay spent, and credits held for a job in flight stay held: the job's
-    capture or release settles them. Returns the credits revoked.
+    Credits already spent stay spent, and credits held for a job in flight stay held: the
+    job's capture or release settles them. Nothing goes below zero.
     """
     require_account(uow, account_id, for_update=True)
     transfers = [
         ledger.revoke(account_id, g.id, g.kind, g.remaining)
         for g in uow.ledger.live_grants(account_id)
-        if g.source_type == source_type and g.source_id == source_id and g.remaining > 0
+        if g.id in grant_ids and g.remaining > 0
     ]
     if transfers:
         uow.ledger.post(
@@ -272,7 +272,7 @@ def revoke_source_credits(
             transaction_id=new_id("txn"),
             transfers=transfers,
             reason=reason,
-            reference=source_id,
+            reference=reference,
             now=now,
         )
     return sum(t.amount for t in transfers)

@@ -31,7 +31,7 @@ def open_dispute(
     reason: str | None,
     now: datetime,
 ) -> DisputeRecord:
-    record = _find_or_add(uow, order, provider, provider_dispute_id, amount, reason, now)
+    record = _find_or_add(uow, catalog, order, provider, provider_dispute_id, amount, reason, now)
     settle_order_status(uow, catalog=catalog, order_id=order.id, now=now)
     return _reload(uow, record.id)
 
@@ -48,7 +48,7 @@ def close_dispute(
     now: datetime,
 ) -> DisputeRecord:
     """`won` or `lost`; a close that arrives before its open records both at once."""
-    record = _find_or_add(uow, order, provider, provider_dispute_id, amount, None, now)
+    record = _find_or_add(uow, catalog, order, provider, provider_dispute_id, amount, None, now)
     if record.status == "open":
         uow.disputes.close(record.id, status=outcome, now=now)
         if outcome == "won" and record.credits_revoked:
@@ -70,6 +70,7 @@ def close_dispute(
 
 def _find_or_add(
     uow: UnitOfWork,
+    catalog: Catalog,
     order: OrderRecord,
     provider: str,
     provider_dispute_id: str | None,
@@ -92,6 +93,7 @@ def _find_or_add(
         status="open",
         created_at=now,
         closed_at=None,
+        fee=catalog.minor_units(catalog.refunds.dispute_fee),
     )
     uow.disputes.add(record)
     return record

@@ -18,6 +18,7 @@ from creditflow.services.credits import EXPIRE_GRANT
 from creditflow.services.expiry import expire_grant
 from creditflow.services.holds import RELEASE_HOLD, release_timed_out_hold
 from creditflow.services.jobs import JOB_TIMEOUT, time_out_job
+from creditflow.services.refund_requests import REFUND_OVERDUE, flag_overdue
 from creditflow.services.subscriptions import (
     INCOMPLETE_EXPIRY,
     SUBSCRIPTION_CYCLE,
@@ -55,6 +56,7 @@ HANDLERS: dict[str, DueHandler] = {
     INCOMPLETE_EXPIRY: lambda _, uow, now, subject: expire_incomplete(
         uow, now=now, subscription_id=subject
     ),
+    REFUND_OVERDUE: lambda _, uow, now, subject: flag_overdue(uow, now=now, request_id=subject),
     JOB_TIMEOUT: lambda context, uow, now, subject: time_out_job(
         uow, catalog=context.catalog, now=now, job_id=subject
     ),

@@ -13,7 +13,8 @@ from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound
 from creditflow.ids import new_id
 from creditflow.services import notices
-from creditflow.services.credits import revoke_source_credits
+from creditflow.services.credit_usage import order_grants
+from creditflow.services.credits import revoke_grants
 from creditflow.services.documents import issue_credit_note
 from creditflow.store.orders import OrderRecord
 from creditflow.store.refunds import FINAL, RefundRecord
@@ -145,26 +146,25 @@ def settle_order_status(
     if status != order.status:
         uow.orders.set_status(order.id, status=status, paid_at=order.paid_at)
     if status in ("disputed", "refunded"):
-        # A plan's credits come from its subscription, a pack's from its order.
-        source_type, source_id = (
-            ("subscription", order.subscription_id)
-            if order.subscription_id
-            else ("order", order.id)
-        )
-        revoked = revoke_source_credits(
-            uow,
-            account_id=order.account_id,
-            source_type=source_type,
-            source_id=source_id,
-            reason=f"order {order.id} {status}",
-            now=now,
-        )
+        revoked = revoke_order_credits(uow, order, reason=f"order {order.id} {status}", now=now)
         if revoked and open_dispute is not None:
             uow.disputes.add_revoked(open_dispute.id, revoked)
     _settle_account(uow, order.account_id, now)
     settled = uow.orders.get(order.id)
     assert settled is not None
     return settled
+
+
+def revoke_order_credits(uow: UnitOfWork, order: OrderRecord, *, reason: str, now: datetime) -> int:
+    """What the order's grants still hold goes back: a pack's, or the period's plan credits."""
+    return revoke_grants(
+        uow,
+        account_id=order.account_id,
+        grant_ids={g.id for g in order_grants(uow, order)},
+        reason=reason,
+        reference=order.id,
+        now=now,
+    )
 
 
 def _settle_account(uow: UnitOfWork, account_id: str, now: datetime) -> None:

@@ -330,3 +330,71 @@ class WebhookOutcomeView(View):
     received: list[str]
     outcomes: list[str]
     """Per event: applied, unmatched, ignored or duplicate."""
+
+
+class RuleView(View):
+    rule: str
+    passed: bool
+    detail: str
+
+
+class RecommendationView(View):
+    outcome: str
+    amount: int | None = None
+    credits: int | None = None
+    rules: list[RuleView]
+
+
+class EvidenceItem(View):
+    kind: str
+    ref: str
+
+
+class DecisionView(View):
+    outcome: str
+    amount: int | None = None
+    credits: int | None = None
+    note: str
+    decided_by: str
+    decided_at: datetime
+
+
+class RefundRequestView(View):
+    id: str
+    order_id: str
+    account_id: str
+    status: str
+    """in_review until support decides: approved, partially_approved, resolved_with_credits,
+    denied."""
+    reason: str
+    description: str | None
+    evidence: list[EvidenceItem]
+    job_ids: list[str]
+    due_by: datetime
+    overdue: bool
+    recommendation: RecommendationView
+    decision: DecisionView | None
+    refund_id: str | None
+    created_at: datetime
+
+
+class DisputeView(View):
+    id: str
+    order_id: str
+    account_id: str
+    provider: str
+    status: str
+    amount: int
+    fee: int
+    """The provider's chargeback fee, owed by the account (minor units)."""
+    credits_revoked: int
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class IncidentView(View):
+    id: str
+    started_at: datetime
+    ended_at: datetime | None
+    summary: str
+    created_at: datetime

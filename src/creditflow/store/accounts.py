@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from creditflow.domain.errors import AccountExists
@@ -77,6 +77,13 @@ class AccountRepository:
         if after_id is not None:
             query = query.where(accounts.c.id > after_id)
         return [AccountRecord(**row) for row in self._connection.execute(query).mappings()]
+
+    def ids_with_email(self, email: str) -> list[str]:
+        return list(
+            self._connection.execute(
+                select(accounts.c.id).where(func.lower(accounts.c.email) == email.lower())
+            ).scalars()
+        )
 
     def set_status(self, account_id: str, status: str) -> None:
         """`suspended` (a chargeback is open) or `active`; the CHECK refuses anything else."""

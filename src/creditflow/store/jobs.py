@@ -129,6 +129,14 @@ class JobRepository:
             (row["seq"], JobRecord(**{k: v for k, v in row.items() if k != "seq"})) for row in rows
         ]
 
+    def of_account_since(self, account_id: str, since: datetime) -> list[JobRecord]:
+        rows = self._connection.execute(
+            select(*_JOB_COLUMNS)
+            .where(jobs.c.account_id == account_id, jobs.c.created_at >= since)
+            .order_by(jobs.c.seq)
+        ).mappings()
+        return [JobRecord(**row) for row in rows]
+
     def failed_count(self, account_id: str) -> int:
         return self._connection.execute(
             select(func.count()).where(jobs.c.account_id == account_id, jobs.c.status == "failed")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from creditflow.domain.kinds import Channel, GrantKind
 from creditflow.domain.ledger import Transfer
@@ -166,6 +166,38 @@ class LedgerRepository:
             )
         return ids
 
+    def grants_of_source(
+        self,
+        account_id: str,
+        *,
+        source_type: str,
+        source_id: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[GrantRecord]:
+        """Every grant a source gave (an order, a subscription's cycles), emptied or not."""
+        query = select(grants).where(
+            grants.c.account_id == account_id,
+            grants.c.source_type == source_type,
+            grants.c.source_id == source_id,
+        )
+        if since is not None:
+            query = query.where(grants.c.created_at >= since)
+        if until is not None:
+            query = query.where(grants.c.created_at < until)
+        return [_grant_record(row) for row in self._connection.execute(query).all()]
+
+    def moved_from(self, account_id: str, grant_ids: Sequence[str]) -> dict[str, int]:
+        """Credits that left these grants, by entry type (consume, capture, expire, revoke)."""
+        if not grant_ids:
+            return {}
+        rows = self._connection.execute(
+            select(entries.c.type, func.sum(entries.c.amount))
+            .where(entries.c.account_id == account_id, entries.c.grant_id.in_(list(grant_ids)))
+            .group_by(entries.c.type)
+        ).all()
+        return {str(row[0]): int(row[1]) for row in rows}
+
     def grants_by_id(self, grant_ids: Sequence[str]) -> dict[str, GrantRecord]:
         rows = self._connection.execute(select(grants).where(grants.c.id.in_(grant_ids))).all()
         return {row.id: _grant_record(row) for row in rows}
@@ -240,6 +272,17 @@ class LedgerRepository:
         )
         if moved != 1:
             raise LedgerConflict(f"grant {grant_id} cannot move {remaining} / {held} credits")
+
+    def entries_of_grants(self, account_id: str, grant_ids: Sequence[str]) -> list[EntryRecord]:
+        """Every movement of these grants' credits, oldest first (a dispute's evidence)."""
+        if not grant_ids:
+            return []
+        query = (
+            select(entries)
+            .where(entries.c.account_id == account_id, entries.c.grant_id.in_(list(grant_ids)))
+            .order_by(entries.c.seq)
+        )
+        return [EntryRecord(**row) for row in self._connection.execute(query).mappings()]
 
     def entries_page(
         self, account_id: str, *, before_seq: int | None, limit: int

@@ -149,6 +149,35 @@ class OrderRepository:
         )
         return OrderRecord(**row) if row else None
 
+    def fingerprints_of(self, account_id: str) -> set[str]:
+        """The cards (or provider customers) an account has paid with."""
+        return set(
+            self._connection.execute(
+                select(payments.c.fingerprint)
+                .join(orders, orders.c.id == payments.c.order_id)
+                .where(orders.c.account_id == account_id, payments.c.fingerprint.is_not(None))
+            ).scalars()
+        )
+
+    def accounts_paying_with(self, fingerprints: set[str]) -> set[str]:
+        if not fingerprints:
+            return set()
+        return set(
+            self._connection.execute(
+                select(orders.c.account_id)
+                .join(payments, payments.c.order_id == orders.c.id)
+                .where(payments.c.fingerprint.in_(list(fingerprints)))
+            ).scalars()
+        )
+
+    def of_subscription(self, subscription_id: str) -> list[OrderRecord]:
+        rows = self._connection.execute(
+            select(*_ORDER_COLUMNS)
+            .where(orders.c.subscription_id == subscription_id)
+            .order_by(orders.c.seq)
+        ).mappings()
+        return [OrderRecord(**row) for row in rows]
+
     def pending_renewal(self, subscription_id: str) -> OrderRecord | None:
         """The renewal order waiting for its provider's payment, if one is open."""
         row = (

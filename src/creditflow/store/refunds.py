@@ -39,6 +39,7 @@ class DisputeRecord:
     created_at: datetime
     closed_at: datetime | None
     credits_revoked: int = 0
+    fee: int = 0
 
 
 class RefundRepository:

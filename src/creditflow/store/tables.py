@@ -338,6 +338,8 @@ disputes = Table(
     Column("status", String(8), nullable=False),
     # Credits of the order taken back while it was open; a won dispute gives them back.
     Column("credits_revoked", BigInteger, nullable=False, server_default=text("0")),
+    # The provider's fee for the chargeback, owed by the account (minor units).
+    Column("fee", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
     UniqueConstraint("provider", "provider_dispute_id", name="uq_disputes_provider_ref"),
@@ -517,3 +519,65 @@ downloads = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 Index("ix_downloads_job", downloads.c.job_id, downloads.c.seq)
+
+refund_requests = Table(
+    "refund_requests",
+    metadata,
+    # A customer's request, its recommendation (with the rule trace) and support's decision.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("description", Text),
+    Column("evidence", Text, nullable=False),
+    Column("job_ids", Text, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("recommendation", Text, nullable=False),
+    Column("due_by", UTCDateTime, nullable=False),
+    Column("overdue", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decision", Text),
+    Column("decided_by", String(32)),
+    Column("decided_at", UTCDateTime),
+    Column("refund_id", String(32)),
+    CheckConstraint(
+        "status IN ('in_review', 'approved', 'partially_approved', 'resolved_with_credits', "
+        "'denied')",
+        name="status_known",
+    ),
+)
+Index("ix_refund_requests_status_due", refund_requests.c.status, refund_requests.c.due_by)
+# One open request per order: a second one while the first is in review is a conflict.
+Index(
+    "uq_refund_requests_open_order",
+    refund_requests.c.order_id,
+    unique=True,
+    sqlite_where=refund_requests.c.status == "in_review",
+    postgresql_where=refund_requests.c.status == "in_review",
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    # Outages the `service_outage` refund rule looks at (source 001).
+    Column("id", String(32), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("summary", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    # Who did what, when and why: support decisions, disputes, incidents.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+Index("ix_audit_events_subject", audit_events.c.subject_id, audit_events.c.seq)

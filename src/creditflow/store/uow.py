@@ -26,6 +26,7 @@ from creditflow.store.memberships import MembershipRepository
 from creditflow.store.orders import OrderRepository
 from creditflow.store.outbox import OutboxRepository
 from creditflow.store.raw_sql import Driver
+from creditflow.store.refund_requests import RefundRequestRepository
 from creditflow.store.refunds import DisputeRepository, RefundRepository
 from creditflow.store.subscriptions import SubscriptionRepository
 from creditflow.store.webhooks import WebhookEventRepository
@@ -73,6 +74,10 @@ class UnitOfWork:
     @cached_property
     def orders(self) -> OrderRepository:
         return OrderRepository(self.connection)
+
+    @cached_property
+    def refund_requests(self) -> RefundRequestRepository:
+        return RefundRequestRepository(self.connection)
 
     @cached_property
     def refunds(self) -> RefundRepository:

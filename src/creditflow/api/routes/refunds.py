@@ -1,0 +1,151 @@
+"""Refund requests, support decisions, disputes and incidents."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+
+from creditflow.api.auth import Principal, allow
+from creditflow.api.idempotency import answer, idempotency_key, raw_body
+from creditflow.api.routes.accounts import engine_of
+from creditflow.api.schemas import (
+    DisputeClose,
+    DisputeCreate,
+    IncidentCreate,
+    IncidentResolve,
+    RefundDecision,
+    RefundRequestCreate,
+)
+from creditflow.services.views import IncidentView, Page
+
+router = APIRouter(prefix="/v1")
+
+Site = Annotated[Principal, Depends(allow("service"))]
+Reader = Annotated[Principal, Depends(allow("service", "support"))]
+Support = Annotated[Principal, Depends(allow("support"))]
+Admin = Annotated[Principal, Depends(allow())]
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+@router.post("/refund-requests", status_code=201)
+def submit(request: Request, body: RefundRequestCreate, principal: Site, raw: RawBody) -> Response:
+    key = idempotency_key(request, principal, raw)
+    created = engine_of(request).submit_refund_request(
+        order_id=body.order_id,
+        reason=body.reason,
+        description=body.description,
+        evidence=[e.model_dump() for e in body.evidence] if body.evidence else None,
+        job_ids=body.job_ids,
+        idempotency_key=key,
+    )
+    return answer(created, status=201, key=key)
+
+
+@router.get("/refund-requests")
+def list_requests(
+    request: Request,
+    _: Reader,
+    status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Response:
+    page = engine_of(request).refund_requests(status=status, limit=limit, cursor=cursor)
+    return answer(page, status=200)
+
+
+@router.get("/refund-requests/{request_id}")
+def get_request(request: Request, request_id: str, _: Reader) -> Response:
+    return answer(engine_of(request).refund_request(request_id), status=200)
+
+
+@router.post("/refund-requests/{request_id}/decision")
+def decide(
+    request: Request, request_id: str, body: RefundDecision, principal: Support, raw: RawBody
+) -> Response:
+    key = idempotency_key(request, principal, raw)
+    decided = engine_of(request).decide_refund_request(
+        request_id,
+        outcome=body.outcome,
+        note=body.note,
+        amount=body.amount,
+        credits=body.credits,
+        decided_by=principal.key_id,
+        idempotency_key=key,
+    )
+    return answer(decided, status=200, key=key)
+
+
+@router.post("/orders/{order_id}/disputes", status_code=201)
+def open_dispute(
+    request: Request, order_id: str, body: DisputeCreate, principal: Admin, raw: RawBody
+) -> Response:
+    key = idempotency_key(request, principal, raw)
+    dispute = engine_of(request).open_dispute(
+        order_id,
+        amount=body.amount,
+        reason=body.reason,
+        actor=principal.key_id,
+        idempotency_key=key,
+    )
+    return answer(dispute, status=201, key=key)
+
+
+@router.get("/disputes/{dispute_id}")
+def get_dispute(request: Request, dispute_id: str, _: Reader) -> Response:
+    return answer(engine_of(request).dispute(dispute_id), status=200)
+
+
+@router.get("/disputes/{dispute_id}/evidence")
+def get_evidence(request: Request, dispute_id: str, _: Support) -> Response:
+    evidence = engine_of(request).dispute_evidence(dispute_id)
+    return JSONResponse(jsonable(evidence))
+
+
+@router.post("/disputes/{dispute_id}/close")
+def close_dispute(
+    request: Request, dispute_id: str, body: DisputeClose, principal: Support, raw: RawBody
+) -> Response:
+    key = idempotency_key(request, principal, raw)
+    closed = engine_of(request).close_dispute(
+        dispute_id, outcome=body.outcome, actor=principal.key_id, idempotency_key=key
+    )
+    return answer(closed, status=200, key=key)
+
+
+@router.post("/incidents", status_code=201)
+def record_incident(
+    request: Request, body: IncidentCreate, principal: Support, raw: RawBody
+) -> Response:
+    key = idempotency_key(request, principal, raw)
+    incident = engine_of(request).record_incident(
+        started_at=body.started_at,
+        ended_at=body.ended_at,
+        summary=body.summary,
+        actor=principal.key_id,
+        idempotency_key=key,
+    )
+    return answer(incident, status=201, key=key)
+
+
+@router.post("/incidents/{incident_id}/resolve")
+def resolve_incident(
+    request: Request, incident_id: str, body: IncidentResolve, principal: Support, raw: RawBody
+) -> Response:
+    key = idempotency_key(request, principal, raw)
+    incident = engine_of(request).resolve_incident(
+        incident_id, ended_at=body.ended_at, actor=principal.key_id, idempotency_key=key
+    )
+    return answer(incident, status=200, key=key)
+
+
+@router.get("/incidents")
+def list_incidents(request: Request, _: Reader) -> Response:
+    found = engine_of(request).incidents()
+    return answer(Page[IncidentView](data=found, next_cursor=None), status=200)
+
+
+def jsonable(value: object) -> object:
+    return jsonable_encoder(value)
