@@ -284,7 +284,8 @@ credit_notes = Table(
     Column("seq", Sequence64, primary_key=True, autoincrement=True),
     Column("number", String(32), nullable=False, unique=True),
     Column("order_id", String(32), ForeignKey("orders.id"), nullable=False),
-    Column("refund_id", String(32), nullable=False, unique=True),
+    # Unique per increase of the money given back: `<order id>:<refunded total>`.
+    Column("refund_id", String(64), nullable=False, unique=True),
     Column("amount", BigInteger, nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("document", Text, nullable=False),
