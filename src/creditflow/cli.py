@@ -20,11 +20,13 @@ catalog_app = typer.Typer(help="Catalog files.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts, for people.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Provider webhooks.", no_args_is_help=True)
 invoices_app = typer.Typer(help="Invoices and credit notes.", no_args_is_help=True)
+refunds_app = typer.Typer(help="Refund requests.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(invoices_app, name="invoices")
+app.add_typer(refunds_app, name="refunds")
 
 DbOption = Annotated[
     str | None,
@@ -258,6 +260,34 @@ def export_invoices(
     finally:
         engine.close()
     typer.echo(f"{count} document(s) from {first} to {last}", err=True)
+
+
+@refunds_app.command("queue")
+def refund_queue(db: DbOption = None, catalog: CatalogOption = None) -> None:
+    """Open refund requests, the oldest due first, with what the policy recommends."""
+    from rich.console import Console
+    from rich.table import Table
+
+    engine = _engine(db, catalog)
+    try:
+        queue = engine.refund_queue()
+    finally:
+        engine.close()
+    table = Table(title=f"{len(queue)} open refund request(s)", title_justify="left")
+    for column in ("request", "order", "reason", "due by", "overdue", "recommended", "amount"):
+        table.add_column(column)
+    for request in queue:
+        recommended = request.recommendation
+        table.add_row(
+            request.id,
+            request.order_id,
+            request.reason,
+            request.due_by.strftime("%Y-%m-%d %H:%M UTC"),
+            "yes" if request.overdue else "",
+            recommended.outcome,
+            "" if recommended.amount is None else str(recommended.amount),
+        )
+    Console().print(table)
 
 
 def _engine(  # type: ignore[no-untyped-def]

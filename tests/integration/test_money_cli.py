@@ -89,3 +89,23 @@ def test_unmatched_events_are_listed_and_documents_export_as_csv(
         app, ["invoices", "export", "--from", "soon", "--to", "2026-02-28", "--db", url]
     )
     assert bad.exit_code != 0 and "dates" in bad.output
+
+
+def test_the_refund_queue_lists_open_requests_oldest_due_first(
+    tmp_path: Path, clock: TestClock
+) -> None:
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    with Engine(database_url=url, clock=clock, catalog=TAGGER, data_dir=tmp_path / "d") as engine:
+        account = make_account(engine)
+        first = engine.checkout(account.id, product="pack_500")
+        second = engine.checkout(account.id, product="pack_1000")
+        older = engine.submit_refund_request(order_id=first.id, reason="unused")
+        engine.advance_clock(seconds=86400)
+        newer = engine.submit_refund_request(order_id=second.id, reason="duplicate_charge")
+    result = CliRunner().invoke(
+        app, ["refunds", "queue", "--db", url, "--catalog", str(TAGGER)], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 open refund request(s)" in result.output
+    assert result.output.index(older.id) < result.output.index(newer.id)
+    assert "deny" in result.output  # the standard policy refuses an unused pack
