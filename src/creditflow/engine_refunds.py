@@ -10,16 +10,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from creditflow.domain.catalog import Images
+from creditflow.domain.errors import InvalidRequest
 from creditflow.engine_parts import EngineParts
+from creditflow.jobs.images import inspect_image
 from creditflow.services import dispute_cases, incidents, refund_requests
 from creditflow.services.idempotency import IdempotencyKey, fingerprint, recall, remember
-from creditflow.services.views import DisputeView, IncidentView, Page, RefundRequestView
+from creditflow.services.views import (
+    DisputeView,
+    EvidenceFileView,
+    IncidentView,
+    Page,
+    RefundRequestView,
+)
+
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 
 if TYPE_CHECKING:
+    from creditflow.jobs.files import FileStore
     from creditflow.services.views import RefundView
 
 
 class RefundMethods(EngineParts):
+    files: FileStore
+
     def _send_refund(self, refund_id: str) -> RefundView:  # engine_money
         raise NotImplementedError
 
@@ -46,7 +60,7 @@ class RefundMethods(EngineParts):
             idempotency_key,
             RefundRequestView,
             lambda uow, now: refund_requests.submit_request(
-                uow, catalog=self.catalog, now=now, **args
+                uow, catalog=self.catalog, now=now, files=self.files, **args
             ),
         )
 
@@ -104,6 +118,28 @@ class RefundMethods(EngineParts):
                 remember(uow, key, view, now=self.context.clock.now())
                 uow.commit()
         return view
+
+    def store_evidence_file(self, data: bytes) -> EvidenceFileView:
+        """Keep a customer's proof (a photo, a screenshot, a PDF) for a refund request.
+
+        Judged by its bytes as job images are; its `ref` (`file:<sha256>`) goes into a
+        request's evidence. The same file twice is stored once.
+        """
+        if len(data) > MAX_EVIDENCE_BYTES:
+            raise InvalidRequest(
+                f"An evidence file may be at most {MAX_EVIDENCE_BYTES} bytes.", field="file"
+            )
+        if data.startswith(b"%PDF-"):
+            content_type = "application/pdf"
+        else:
+            rules = Images(
+                formats=("png", "jpeg", "bmp", "webp", "gif"),
+                max_side=16384,
+                max_bytes=MAX_EVIDENCE_BYTES,
+            )
+            content_type = inspect_image(data, rules).content_type
+        sha256 = self.files.put(data)
+        return EvidenceFileView(ref=f"file:{sha256}", content_type=content_type, bytes=len(data))
 
     def refund_request(self, request_id: str) -> RefundRequestView:
         return self._read(lambda uow: refund_requests.get_request(uow, request_id=request_id))

@@ -5,9 +5,11 @@ The built-in catalog's policy is goodwill (14 days, 10 % / 50 %, two refunds a y
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from tests.api.conftest import Api, assert_error
 from tests.images import png
@@ -142,6 +144,12 @@ def test_a_dispute_on_one_of_two_orders_suspends_the_account_and_evidences_the_o
     assert evidence["usage"]["granted"] == 2500 and evidence["usage"]["revoked"] == 2500
     assert [e["type"] for e in evidence["ledger"]] == ["grant", "revoke"]
     assert evidence["jobs"] == []  # the job was paid from the first order's credits
+    pdf = api.client.get(
+        f"/v1/disputes/{dispute['id']}/evidence.pdf", headers=api.headers("support")
+    )
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert dispute["id"] in text and second["id"] in text and "revoke" in text
     assert_error(api.post(f"/v1/orders/{second['id']}/disputes", {}), 409, "dispute_open")
     won = api.post(f"/v1/disputes/{dispute['id']}/close", {"outcome": "won"}, role="support")
     assert won.json()["status"] == "won"
@@ -201,3 +209,41 @@ def test_incidents_are_recorded_resolved_and_listed(api: Api) -> None:
         403,
         "forbidden",
     )
+
+
+def test_evidence_files_are_judged_by_their_bytes_and_referenced_by_requests(api: Api) -> None:
+    _, order = bought(api)
+    uploaded = api.client.post(
+        "/v1/evidence-files",
+        files={"file": ("report.pdf", b"%PDF-1.4\n% a police report\n", "application/pdf")},
+        headers=api.headers("service"),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    ref = uploaded.json()["ref"]
+    assert ref.startswith("file:") and uploaded.json()["content_type"] == "application/pdf"
+    photo = api.client.post(
+        "/v1/evidence-files",
+        files={"file": ("x.png", png(), "image/png")},
+        headers=api.headers("service"),
+    )
+    assert photo.json()["content_type"] == "image/png"
+    fake = api.client.post(
+        "/v1/evidence-files",
+        files={"file": ("x.png", b"not really", "image/png")},
+        headers=api.headers("service"),
+    )
+    assert_error(fake, 422, "invalid_image")
+    none = api.client.post(
+        "/v1/evidence-files",
+        data={"note": "x"},
+        files={"other": ("a", b"a", "text/plain")},
+        headers=api.headers("service"),
+    )
+    assert_error(none, 422, "invalid_request")
+    missing = {"kind": "police_report", "ref": "file:" + "0" * 64}
+    body = {"order_id": order["id"], "reason": "fraud", "evidence": [missing]}
+    assert_error(api.post("/v1/refund-requests", body), 422, "invalid_request")
+    body["evidence"] = [{"kind": "police_report", "ref": ref}]
+    created = api.post("/v1/refund-requests", body)
+    assert created.status_code == 201, created.text
+    assert created.json()["evidence"] == [{"kind": "police_report", "ref": ref}]

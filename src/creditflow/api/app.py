@@ -37,6 +37,8 @@ def body_limits(engine: Engine) -> Callable[[str], int]:
     def limit_for(path: str) -> int:
         if path.startswith("/v1/accounts/") and path.endswith("/jobs"):
             return upload
+        if path == "/v1/evidence-files":
+            return 10 * 1024 * 1024 + MAX_JSON_BODY
         if path.startswith("/v1/jobs/") and path.endswith("/complete"):
             return MAX_JOB_OUTPUTS_BODY
         return MAX_JSON_BODY

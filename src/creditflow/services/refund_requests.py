@@ -21,6 +21,7 @@ from creditflow.domain.kinds import MAX_CREDITS, GrantKind
 from creditflow.domain.refunds import due_by, recommend
 from creditflow.domain.refunds.facts import EVIDENCE_KINDS, REASONS, Outcome, RequestFacts
 from creditflow.ids import new_id
+from creditflow.jobs.files import FileStore
 from creditflow.services.credits import grant_credits
 from creditflow.services.mail import enqueue_mail
 from creditflow.services.money_back import refunded_amount, revoke_order_credits, start_refund
@@ -58,12 +59,15 @@ def submit_request(
     description: str | None = None,
     evidence: list[dict[str, str]] | None = None,
     job_ids: list[str] | None = None,
+    files: FileStore | None = None,
 ) -> RefundRequestView:
     if reason not in REASONS:
         raise InvalidRequest(
             f"Unknown reason {reason!r}; the reasons are {', '.join(REASONS)}.", field="reason"
         )
     items = _evidence(evidence or [])
+    if files is not None:
+        _check_files(files, items)
     order = uow.orders.get(order_id, for_update=True)
     if order is None:
         raise NotFound(f"No order with id {order_id!r}.", order_id=order_id)
@@ -322,6 +326,20 @@ def _evidence(evidence: list[dict[str, str]]) -> list[dict[str, str]]:
             )
         items.append({"kind": item["kind"], "ref": str(item["ref"])[:1000]})
     return items
+
+
+def _check_files(files: FileStore, items: list[dict[str, str]]) -> None:
+    """A `file:` reference must name an evidence file that was uploaded."""
+    for n, item in enumerate(items):
+        if item["ref"].startswith("file:"):
+            try:
+                files.get(item["ref"].removeprefix("file:"))
+            except FileNotFoundError:
+                raise InvalidRequest(
+                    f"evidence.{n}.ref names no uploaded file; upload it to /v1/evidence-files "
+                    "first.",
+                    field=f"evidence.{n}.ref",
+                ) from None
 
 
 def _jobs(uow: UnitOfWork, account_id: str, job_ids: list[str]) -> list[str]:

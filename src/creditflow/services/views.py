@@ -398,3 +398,10 @@ class IncidentView(View):
     ended_at: datetime | None
     summary: str
     created_at: datetime
+
+
+class EvidenceFileView(View):
+    ref: str
+    """`file:<sha256>`: put it in a refund request's evidence."""
+    content_type: str
+    bytes: int

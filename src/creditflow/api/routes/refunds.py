@@ -7,6 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 
 from creditflow.api.auth import Principal, allow
 from creditflow.api.idempotency import answer, idempotency_key, raw_body
@@ -19,6 +22,8 @@ from creditflow.api.schemas import (
     RefundDecision,
     RefundRequestCreate,
 )
+from creditflow.documents.evidence import render_evidence_pdf
+from creditflow.domain.errors import InvalidRequest
 from creditflow.services.views import IncidentView, Page
 
 router = APIRouter(prefix="/v1")
@@ -42,6 +47,27 @@ def submit(request: Request, body: RefundRequestCreate, principal: Site, raw: Ra
         idempotency_key=key,
     )
     return answer(created, status=201, key=key)
+
+
+@router.post("/evidence-files", status_code=201)
+async def upload_evidence(request: Request, _: Site) -> Response:
+    """multipart with one `file`: an image or a PDF, judged by its bytes."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest("Send the evidence as multipart/form-data with one file field.")
+    try:
+        form = await request.form(max_files=2, max_fields=4)
+    except MultiPartException as error:
+        raise InvalidRequest(f"The multipart body cannot be read: {error.message}.") from None
+    try:
+        files = form.getlist("file")
+        if len(files) != 1 or not isinstance(files[0], UploadFile):
+            raise InvalidRequest("Send exactly one file, in the field named file.", field="file")
+        data = await files[0].read()
+    finally:
+        await form.close()
+    engine = engine_of(request)
+    stored = await run_in_threadpool(lambda: engine.store_evidence_file(data))
+    return answer(stored, status=201)
 
 
 @router.get("/refund-requests")
@@ -102,6 +128,13 @@ def get_dispute(request: Request, dispute_id: str, _: Reader) -> Response:
 def get_evidence(request: Request, dispute_id: str, _: Support) -> Response:
     evidence = engine_of(request).dispute_evidence(dispute_id)
     return JSONResponse(jsonable(evidence))
+
+
+@router.get("/disputes/{dispute_id}/evidence.pdf")
+def get_evidence_pdf(request: Request, dispute_id: str, _: Support) -> Response:
+    evidence = jsonable(engine_of(request).dispute_evidence(dispute_id))
+    pdf = render_evidence_pdf(evidence)  # type: ignore[arg-type]
+    return Response(pdf, media_type="application/pdf")
 
 
 @router.post("/disputes/{dispute_id}/close")
