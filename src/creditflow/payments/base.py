@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
+
+import httpx
 
 from creditflow.payments.events import (
     CheckoutRequest,
@@ -78,3 +80,28 @@ class ProviderAdapter(Protocol):
         about real-world replays.
         """
         ...
+
+
+class HttpAdapter:
+    """What every hosted adapter keeps: its API key, its webhook secrets, its HTTP client.
+
+    Several secrets at once, so a secret can be rotated without refusing deliveries signed
+    with the old one; an injected client, so tests answer from recorded responses.
+    """
+
+    default_api = ""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        webhook_secrets: Sequence[str],
+        tolerance_seconds: int = 300,
+        client: httpx.Client | None = None,
+        api_base: str | None = None,
+    ) -> None:
+        self._api_key = api_key
+        self._secrets = [s for s in webhook_secrets if s]
+        self._tolerance = tolerance_seconds
+        self._client = client or httpx.Client(timeout=10)
+        self._base = (api_base or self.default_api).rstrip("/")

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from creditflow.payments.base import HttpAdapter
 from creditflow.payments.errors import ProviderError
 from creditflow.payments.events import (
     CheckoutRequest,
@@ -33,8 +34,9 @@ from creditflow.payments.events import (
 API = "https://api.creem.io"
 
 
-class CreemAdapter:
+class CreemAdapter(HttpAdapter):
     name = "creem"
+    default_api = API
 
     def __init__(
         self,
@@ -46,10 +48,13 @@ class CreemAdapter:
         api_base: str | None = None,
         products: Mapping[str, str] | None = None,
     ) -> None:
-        self._api_key = api_key
-        self._secrets = [s for s in webhook_secrets if s]
-        self._client = client or httpx.Client(timeout=10)
-        self._base = (api_base or API).rstrip("/")
+        super().__init__(
+            api_key=api_key,
+            webhook_secrets=webhook_secrets,
+            tolerance_seconds=tolerance_seconds,
+            client=client,
+            api_base=api_base,
+        )
         self._products = dict(products or {})
         """Our product codes to Creem product ids, made in Creem's dashboard."""
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
 
+from creditflow.payments.base import HttpAdapter
 from creditflow.payments.errors import ProviderError
 from creditflow.payments.events import (
     CheckoutRequest,
@@ -33,23 +34,9 @@ API = "https://api.paddle.com"
 ADJUSTMENT_STATUS = {"pending_approval": "pending", "approved": "succeeded", "rejected": "failed"}
 
 
-class PaddleAdapter:
+class PaddleAdapter(HttpAdapter):
     name = "paddle"
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        webhook_secrets: Sequence[str],
-        tolerance_seconds: int = 300,
-        client: httpx.Client | None = None,
-        api_base: str | None = None,
-    ) -> None:
-        self._api_key = api_key
-        self._secrets = [s for s in webhook_secrets if s]
-        self._tolerance = tolerance_seconds
-        self._client = client or httpx.Client(timeout=10)
-        self._base = (api_base or API).rstrip("/")
+    default_api = API
 
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, *, now: float

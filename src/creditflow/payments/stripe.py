@@ -10,13 +10,14 @@ later `charge.refunded` or `invoice.paid` finds the order again.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from stripe import SignatureVerificationError, WebhookSignature
 
+from creditflow.payments.base import HttpAdapter
 from creditflow.payments.errors import ProviderError
 from creditflow.payments.events import (
     CheckoutRequest,
@@ -38,23 +39,9 @@ REFUND_STATUS = {
 }
 
 
-class StripeAdapter:
+class StripeAdapter(HttpAdapter):
     name = "stripe"
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        webhook_secrets: Sequence[str],
-        tolerance_seconds: int = 300,
-        client: httpx.Client | None = None,
-        api_base: str | None = None,
-    ) -> None:
-        self._api_key = api_key
-        self._secrets = [s for s in webhook_secrets if s]
-        self._tolerance = tolerance_seconds
-        self._client = client or httpx.Client(timeout=10)
-        self._base = (api_base or API).rstrip("/")
+    default_api = API
 
     # Webhooks
 

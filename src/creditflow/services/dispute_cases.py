@@ -70,22 +70,7 @@ def close_case(
         raise Conflict(
             f"Dispute {record.id} is closed already ({record.status}).", code="dispute_closed"
         )
-    order = uow.orders.get(record.order_id)
-    assert order is not None
-    closed = (
-        disputes.close_dispute(
-            uow,
-            catalog=catalog,
-            order=order,
-            provider=record.provider,
-            provider_dispute_id=record.provider_dispute_id,
-            outcome=outcome,
-            amount=record.amount,
-            now=now,
-        )
-        if record.provider_dispute_id
-        else _close_by_id(uow, catalog, record, outcome, now)
-    )
+    closed = disputes.close_record(uow, catalog=catalog, record=record, outcome=outcome, now=now)
     uow.refund_requests.audit(
         at=now,
         actor=actor,
@@ -197,31 +182,6 @@ def dispute_view(record: DisputeRecord) -> DisputeView:
         created_at=record.created_at,
         closed_at=record.closed_at,
     )
-
-
-def _close_by_id(
-    uow: UnitOfWork, catalog: Catalog, record: DisputeRecord, outcome: str, now: datetime
-) -> DisputeRecord:
-    """A dispute opened by hand has no provider id: close that very record."""
-    from creditflow.domain.kinds import GrantKind
-    from creditflow.services.credits import grant_credits
-    from creditflow.services.money_back import settle_order_status
-
-    uow.disputes.close(record.id, status=outcome, now=now)
-    if outcome == "won" and record.credits_revoked:
-        grant_credits(
-            uow,
-            catalog=catalog,
-            now=now,
-            account_id=record.account_id,
-            credits=record.credits_revoked,
-            kind=GrantKind.REPLACEMENT,
-            reason=f"chargeback on order {record.order_id} won: credits given back",
-            source_type="order",
-            source_id=record.order_id,
-        )
-    settle_order_status(uow, catalog=catalog, order_id=record.order_id, now=now)
-    return _require(uow, record.id)
 
 
 def _require(uow: UnitOfWork, dispute_id: str) -> DisputeRecord:

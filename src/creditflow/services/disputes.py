@@ -49,22 +49,30 @@ def close_dispute(
 ) -> DisputeRecord:
     """`won` or `lost`; a close that arrives before its open records both at once."""
     record = _find_or_add(uow, catalog, order, provider, provider_dispute_id, amount, None, now)
+    return close_record(uow, catalog=catalog, record=record, outcome=outcome, now=now)
+
+
+def close_record(
+    uow: UnitOfWork, *, catalog: Catalog, record: DisputeRecord, outcome: str, now: datetime
+) -> DisputeRecord:
+    """Close an open dispute once; a won one gives the credits it took back."""
     if record.status == "open":
         uow.disputes.close(record.id, status=outcome, now=now)
         if outcome == "won" and record.credits_revoked:
+            order = uow.orders.get(record.order_id)
             grant_credits(
                 uow,
                 catalog=catalog,
                 now=now,
-                account_id=order.account_id,
+                account_id=record.account_id,
                 credits=record.credits_revoked,
                 kind=GrantKind.REPLACEMENT,
-                reason=f"chargeback on order {order.id} won: credits given back",
+                reason=f"chargeback on order {record.order_id} won: credits given back",
                 source_type="order",
-                source_id=order.id,
-                channel=order.channel,
+                source_id=record.order_id,
+                channel=order.channel if order else None,
             )
-    settle_order_status(uow, catalog=catalog, order_id=order.id, now=now)
+    settle_order_status(uow, catalog=catalog, order_id=record.order_id, now=now)
     return _reload(uow, record.id)
 
 
