@@ -32,8 +32,8 @@ def provider_adapters(
         secrets = [s for s in secrets if s]
         if not secrets:
             continue
-        api_key = environ.get(prefix + "API_KEY") or None
-        api_base = environ.get(prefix + "API_BASE") or None
+        api_key = environ.get(prefix + "API_KEY", "").strip() or None
+        api_base = _api_base(environ, prefix + "API_BASE")
         if name == "stripe":
             adapters[name] = StripeAdapter(
                 api_key=api_key,
@@ -71,6 +71,21 @@ def _tolerance(environ: Mapping[str, str]) -> int:
             f"not {raw!r}."
         )
     return int(raw)
+
+
+def _api_base(environ: Mapping[str, str], variable: str) -> str | None:
+    """An override of the provider's API (its sandbox or test mode), checked at start so a
+    typo is not first seen as a failed checkout."""
+    raw = environ.get(variable, "").strip()
+    if not raw:
+        return None
+    try:
+        url = httpx.URL(raw)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or "://" not in raw or url.scheme not in ("https", "http") or not url.host:
+        raise ValueError(f"{variable} must be an http(s) URL such as https://…, not {raw!r}.")
+    return raw
 
 
 def _products(environ: Mapping[str, str]) -> dict[str, str]:

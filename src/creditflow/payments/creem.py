@@ -4,8 +4,15 @@
 no timestamp is signed, so a captured delivery could be replayed, and deduplication by event id
 (done when the event is stored) is the only replay guard. Creem grants access on
 `subscription.paid`, not on `subscription.active`, which only says the subscription exists.
-Refunds are made in Creem's dashboard (no refund endpoint is documented in its public API); its
-`refund.created` webhook then reports them here.
+
+A subscription's `checkout.completed` is not its payment (`subscription.paid` reports that, with
+the transaction id); it comes back IGNORED but carrying the subscription id and our order id,
+so the service can link the two before the first `subscription.paid` arrives.
+
+Refunds are made in Creem's dashboard and reported here by `refund.created`. Creem does document
+`POST /v1/refunds`, but it refunds the whole remaining amount of a transaction (`tran_…`) and
+takes no amount: a partial refund asked of it would go back in full, and a one-time payment is
+known here by its order id (`ord_…`), not its transaction id.
 """
 
 from __future__ import annotations
@@ -75,6 +82,8 @@ class CreemAdapter(HttpAdapter):
             event = json.loads(body)
         except ValueError:
             raise WebhookRejected("The body is not JSON.", event_id=event_id) from None
+        if not isinstance(event, dict):
+            raise WebhookRejected("The body is not a Creem event.", event_id=event_id)
         return [read_event(event)]
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
@@ -101,22 +110,29 @@ class CreemAdapter(HttpAdapter):
             raise ProviderError(f"Creem could not be reached: {error}.") from error
         if response.status_code >= 400:
             raise ProviderError(f"Creem answered {response.status_code}: {response.text[:200]}")
-        data = response.json()
+        try:
+            data = _mapping(response.json())
+        except ValueError:
+            data = {}
+        if not data.get("id") or not data.get("checkout_url"):
+            raise ProviderError(
+                f"Creem answered {response.status_code} without a checkout id and URL."
+            )
         return CheckoutSession(url=str(data["checkout_url"]), provider_ref=str(data["id"]))
 
     def refund(self, request: RefundRequest) -> RefundResult:
+        """Always refused: see the module's note on why refunds go through the dashboard."""
         raise ProviderError(
             "Creem refunds are made in the Creem dashboard; its refund.created webhook then "
-            f"records them here (order {request.order_id})."
+            f"records them here (order {request.order_id}, payment {request.payment_id})."
         )
 
 
 def read_event(event: Mapping[str, Any]) -> ProviderEvent:
     kind = str(event.get("eventType"))
-    obj: Mapping[str, Any] = event.get("object") or {}
-    metadata = obj.get("metadata") or {}
+    obj = _mapping(event.get("object"))
     customer = obj.get("customer")
-    customer_ref = customer.get("id") if isinstance(customer, Mapping) else customer
+    customer_ref = _ref(customer)
     base: dict[str, Any] = {
         "provider": "creem",
         "event_id": str(event.get("id")),
@@ -126,37 +142,40 @@ def read_event(event: Mapping[str, Any]) -> ProviderEvent:
         "fingerprint": customer_ref,
         "raw": dict(event),
     }
-    order_id = metadata.get("order_id") or obj.get("request_id")
+    order_id = _order_id(obj)
     if kind == "checkout.completed":
-        order = obj.get("order") or {}
-        subscription = obj.get("subscription")
-        subscription_ref = (
-            subscription.get("id") if isinstance(subscription, Mapping) else subscription
-        )
-        if subscription_ref:
+        order = _mapping(obj.get("order"))
+        subscription_ref = _ref(obj.get("subscription"))
+        if subscription_ref or order.get("type") == "recurring":
             # A subscription's money is reported by subscription.paid; this only links its id.
             return ProviderEvent(
-                **base, kind=EventKind.IGNORED, order_id=order_id, subscription_ref=subscription_ref
+                **base,
+                kind=EventKind.IGNORED,
+                order_id=order_id,
+                subscription_ref=subscription_ref,
+                checkout_ref=obj.get("id"),
             )
         return ProviderEvent(
             **base,
             kind=EventKind.PAYMENT_SUCCEEDED,
             order_id=order_id,
             payment_id=order.get("id"),
-            amount=order.get("amount"),
+            amount=_int(order.get("amount")),
             currency=order.get("currency"),
             checkout_ref=obj.get("id"),
         )
     if kind == "subscription.paid":
-        product = obj.get("product") or {}
+        product = _mapping(obj.get("product"))
+        last = _mapping(obj.get("last_transaction"))
         return ProviderEvent(
             **base,
             kind=EventKind.PAYMENT_SUCCEEDED,
             order_id=order_id,
             subscription_ref=obj.get("id"),
-            payment_id=obj.get("last_transaction_id") or str(event.get("id")),
-            amount=product.get("price") if isinstance(product, Mapping) else None,
-            currency=product.get("currency") if isinstance(product, Mapping) else None,
+            # Without a transaction id the event's own id still names this one payment.
+            payment_id=obj.get("last_transaction_id") or last.get("id") or str(event.get("id")),
+            amount=_int(product.get("price"), last.get("amount")),
+            currency=product.get("currency") or last.get("currency"),
         )
     if kind in ("subscription.canceled", "subscription.expired"):
         return ProviderEvent(
@@ -172,7 +191,8 @@ def read_event(event: Mapping[str, Any]) -> ProviderEvent:
             order_id=order_id,
             refund_id=obj.get("id"),
             payment_id=_ref(obj.get("order")) or _ref(obj.get("transaction")),
-            amount=obj.get("refund_amount"),
+            subscription_ref=_ref(obj.get("subscription")),
+            amount=_int(obj.get("refund_amount")),
             currency=obj.get("refund_currency") or obj.get("currency"),
             refund_status="succeeded",
         )
@@ -183,10 +203,39 @@ def read_event(event: Mapping[str, Any]) -> ProviderEvent:
             order_id=order_id,
             dispute_id=obj.get("id"),
             payment_id=_ref(obj.get("order")) or _ref(obj.get("transaction")),
-            amount=obj.get("amount"),
+            subscription_ref=_ref(obj.get("subscription")),
+            amount=_int(obj.get("amount")),
+            currency=obj.get("currency"),
             dispute_status="open",
         )
     return ProviderEvent(**base, kind=EventKind.IGNORED, order_id=order_id)
+
+
+def _order_id(obj: Mapping[str, Any]) -> str | None:
+    """Our order id: on the object itself, else on the checkout or subscription it names.
+
+    A refund or dispute carries the checkout (with our metadata and request_id) as an
+    expanded object where Creem includes it.
+    """
+    for holder in (obj, _mapping(obj.get("checkout")), _mapping(obj.get("subscription"))):
+        found = _mapping(holder.get("metadata")).get("order_id") or holder.get("request_id")
+        if found:
+            return str(found)
+    return None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(*values: object) -> int | None:
+    """The first amount in minor units (Creem sends whole numbers); others are skipped."""
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            return int(value)
+    return None
 
 
 def _ref(value: object) -> str | None:

@@ -5,6 +5,12 @@ destination's secret; during a secret rotation Paddle may send an `h1` per secre
 chargebacks are both `adjustment.*` events: a refund starts `pending_approval` and only counts
 once `approved`. Adjustments carry no custom data, so they find their order by the transaction.
 Paddle has no idempotency header for adjustments: our own pending refund record is the guard.
+
+A chargeback and its reversal are separate adjustments with ids of their own, and nothing in
+the reversal names the chargeback it undoes. Both are therefore keyed by the transaction
+(`chargeback:<txn id>`, the transaction also in `payment_id`), so the reversal closes the
+dispute the chargeback opened, and a `chargeback_warning` followed by its `chargeback` stays
+one dispute rather than two.
 """
 
 from __future__ import annotations
@@ -70,13 +76,18 @@ class PaddleAdapter(HttpAdapter):
             event = json.loads(body)
         except ValueError:
             raise WebhookRejected("The body is not JSON.", event_id=event_id) from None
+        if not isinstance(event, dict):
+            raise WebhookRejected("The body is not a Paddle notification.", event_id=event_id)
         return [read_event(event)]
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
         price: dict[str, Any] = {
             "description": request.description[:250] or request.product_ref,
             "name": request.product_ref,
-            "unit_price": {"amount": str(request.amount), "currency_code": request.currency},
+            "unit_price": {
+                "amount": str(request.amount),
+                "currency_code": request.currency.upper(),
+            },
             "product": {
                 "name": request.description[:250] or request.product_ref,
                 "tax_category": "standard",
@@ -89,13 +100,28 @@ class PaddleAdapter(HttpAdapter):
             "custom_data": {"order_id": request.order_id, "account_id": request.account_id},
             "collection_mode": "automatic",
         }
-        data = self._call("POST", "/transactions", body)["data"]
-        return CheckoutSession(url=str(data["checkout"]["url"]), provider_ref=str(data["id"]))
+        data = self._call("POST", "/transactions", body)
+        url = _mapping(data.get("checkout")).get("url")
+        if not url:
+            # Paddle gives a checkout URL only once a default payment link is set.
+            raise ProviderError(
+                f"Paddle created transaction {data['id']} without a checkout URL; set a default "
+                "payment link in Paddle > Checkout > Checkout settings."
+            )
+        return CheckoutSession(url=str(url), provider_ref=str(data["id"]))
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        transaction = self._call("GET", f"/transactions/{request.payment_id}", None)["data"]
-        totals = transaction.get("details", {}).get("totals", {})
-        full = int(totals.get("grand_total", request.amount)) <= request.amount
+        """A `full` adjustment when the whole grand total goes back, else a partial one.
+
+        The request does not carry the payment's total, and a partial adjustment needs a line
+        item id we never stored, so the transaction is read first for both. There is no
+        idempotency header: a resend after a lost answer would be a second adjustment (Paddle
+        refuses only what exceeds the amount left), so our pending refund record must stop it.
+        """
+        transaction = self._call("GET", f"/transactions/{request.payment_id}", None)
+        details = _mapping(transaction.get("details"))
+        grand_total = _int(_mapping(details.get("totals")).get("grand_total"))
+        full = grand_total is not None and request.amount >= grand_total
         body: dict[str, Any] = {
             "action": "refund",
             "transaction_id": request.payment_id,
@@ -103,15 +129,22 @@ class PaddleAdapter(HttpAdapter):
             "type": "full" if full else "partial",
         }
         if not full:
-            item_id = transaction["details"]["line_items"][0]["id"]
-            body["items"] = [{"item_id": item_id, "type": "partial", "amount": str(request.amount)}]
-        data = self._call("POST", "/adjustments", body)["data"]
+            lines = details.get("line_items") or []
+            first = _mapping(lines[0]) if isinstance(lines, list) and lines else {}
+            if not first.get("id"):
+                raise ProviderError(
+                    f"Paddle transaction {request.payment_id} has no line item to refund part of."
+                )
+            amount = str(request.amount)
+            body["items"] = [{"item_id": first["id"], "type": "partial", "amount": amount}]
+        data = self._call("POST", "/adjustments", body)
         return RefundResult(
             provider_refund_id=str(data["id"]),
             status=ADJUSTMENT_STATUS.get(str(data.get("status")), "pending"),
         )
 
-    def _call(self, method: str, path: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _call(self, method: str, path: str, body: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """The `data` of Paddle's answer; ProviderError for anything else."""
         if not self._api_key:
             raise ProviderError("Paddle: no API key is configured (CREDITFLOW_PADDLE_API_KEY).")
         try:
@@ -123,15 +156,23 @@ class PaddleAdapter(HttpAdapter):
             )
         except httpx.HTTPError as error:
             raise ProviderError(f"Paddle could not be reached: {error}.") from error
+        try:
+            answer = _mapping(response.json())
+        except ValueError:
+            answer = {}
         if response.status_code >= 400:
-            raise ProviderError(f"Paddle answered {response.status_code}: {response.text[:200]}")
-        result: dict[str, Any] = response.json()
-        return result
+            problem = _mapping(answer.get("error"))
+            detail = problem.get("detail") or problem.get("code") or response.text[:200]
+            raise ProviderError(f"Paddle answered {response.status_code}: {detail}")
+        data = _mapping(answer.get("data"))
+        if not data.get("id"):
+            raise ProviderError(f"Paddle answered {response.status_code} without an entity id.")
+        return data
 
 
 def read_event(event: Mapping[str, Any]) -> ProviderEvent:
     kind = str(event.get("event_type"))
-    data: Mapping[str, Any] = event.get("data") or {}
+    data = _mapping(event.get("data"))
     base: dict[str, Any] = {
         "provider": "paddle",
         "event_id": str(event.get("event_id")),
@@ -139,9 +180,9 @@ def read_event(event: Mapping[str, Any]) -> ProviderEvent:
         "occurred_at": _time(event.get("occurred_at")),
         "raw": dict(event),
     }
-    custom = data.get("custom_data") or {}
+    custom = _mapping(data.get("custom_data"))
     if kind in ("transaction.completed", "transaction.paid", "transaction.payment_failed"):
-        totals = (data.get("details") or {}).get("totals") or {}
+        totals = _mapping(_mapping(data.get("details")).get("totals"))
         failed = kind == "transaction.payment_failed"
         return ProviderEvent(
             **base,
@@ -169,7 +210,7 @@ def read_event(event: Mapping[str, Any]) -> ProviderEvent:
 
 def _adjustment(data: Mapping[str, Any]) -> dict[str, Any]:
     action = data.get("action")
-    amount = _int((data.get("totals") or {}).get("total"))
+    amount = _int(_mapping(data.get("totals")).get("total"))
     common = {
         "payment_id": data.get("transaction_id"),
         "amount": amount,
@@ -191,8 +232,7 @@ def _adjustment(data: Mapping[str, Any]) -> dict[str, Any]:
             "dispute_status": "open",
         }
     if action == "chargeback_reverse":
-        # The reversal is its own adjustment; the dispute it closes is the transaction's
-        # chargeback, which is why both are keyed by the transaction.
+        # Keyed by the transaction, like the chargeback it reverses (see the module's note).
         return {
             **common,
             "kind": EventKind.DISPUTE_CLOSED,
@@ -200,6 +240,10 @@ def _adjustment(data: Mapping[str, Any]) -> dict[str, Any]:
             "dispute_status": "won",
         }
     return {**common, "kind": EventKind.IGNORED}
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _int(value: object) -> int | None:

@@ -70,6 +70,8 @@ class StripeAdapter(HttpAdapter):
             event = json.loads(body)
         except ValueError:
             raise WebhookRejected("The body is not JSON.", event_id=event_id) from None
+        if not isinstance(event, dict):
+            raise WebhookRejected("The body is not a Stripe event.", event_id=event_id)
         return [read_event(event)]
 
     # Outgoing calls
@@ -79,6 +81,8 @@ class StripeAdapter(HttpAdapter):
         response = self._post(
             "/v1/checkout/sessions", data, idempotency_key=f"checkout-{request.order_id}"
         )
+        if not response.get("url"):
+            raise ProviderError(f"Stripe created checkout {response['id']} without a URL.")
         return CheckoutSession(url=str(response["url"]), provider_ref=str(response["id"]))
 
     def refund(self, request: RefundRequest) -> RefundResult:
@@ -99,10 +103,15 @@ class StripeAdapter(HttpAdapter):
     ) -> dict[str, Any]:
         if not self._api_key:
             raise ProviderError("Stripe: no API key is configured (CREDITFLOW_STRIPE_API_KEY).")
+        # httpx form-encodes a mapping (a list of pairs would be sent as raw content); every
+        # bracketed key here is distinct, so the mapping loses nothing.
+        form = dict(data)
+        if len(form) != len(data):
+            raise ValueError(f"Stripe form parameters repeat a key: {[k for k, _ in data]}")
         try:
             response = self._client.post(
                 f"{self._base}{path}",
-                data=dict(data),  # every bracketed key is distinct
+                data=form,
                 headers={
                     "Authorization": f"Bearer {self._api_key}",
                     "Idempotency-Key": idempotency_key,
@@ -113,7 +122,14 @@ class StripeAdapter(HttpAdapter):
         if response.status_code >= 400:
             message = _error_message(response)
             raise ProviderError(f"Stripe answered {response.status_code}: {message}")
-        result: dict[str, Any] = response.json()
+        try:
+            result = response.json()
+        except ValueError:
+            raise ProviderError(
+                f"Stripe answered {response.status_code} with a body that is not JSON."
+            ) from None
+        if not isinstance(result, dict) or "id" not in result:
+            raise ProviderError(f"Stripe answered {response.status_code} without an object id.")
         return result
 
 
@@ -121,8 +137,8 @@ def read_event(event: Mapping[str, Any]) -> ProviderEvent:
     """A verified Stripe event in our shape; types we do not map come back IGNORED."""
     kind_of = {
         "checkout.session.completed": _checkout_completed,
-        "checkout.session.async_payment_succeeded": _checkout_completed,
-        "checkout.session.async_payment_failed": _checkout_failed,
+        "checkout.session.async_payment_succeeded": _checkout_async,
+        "checkout.session.async_payment_failed": _checkout_async,
         "invoice.paid": _invoice,
         "invoice.payment_succeeded": _invoice,
         "invoice.payment_failed": _invoice,
@@ -133,7 +149,7 @@ def read_event(event: Mapping[str, Any]) -> ProviderEvent:
         "charge.dispute.closed": _dispute,
         "customer.subscription.deleted": _subscription_deleted,
     }
-    obj: Mapping[str, Any] = event.get("data", {}).get("object", {}) or {}
+    obj = _mapping(_mapping(event.get("data")).get("object"))
     base: dict[str, Any] = {
         "provider": "stripe",
         "event_id": str(event.get("id")),
@@ -144,11 +160,16 @@ def read_event(event: Mapping[str, Any]) -> ProviderEvent:
     read = kind_of.get(base["type"])
     if read is None:
         return ProviderEvent(kind=EventKind.IGNORED, **base)
-    return ProviderEvent(**base, **read(base["type"], obj))
+    fields = read(base["type"], obj)
+    # Only charges carry a card fingerprint; elsewhere the customer links accounts paying alike.
+    fields.setdefault("fingerprint", fields.get("customer_ref"))
+    return ProviderEvent(**base, **fields)
 
 
 def _checkout_completed(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
-    paid = obj.get("payment_status") in ("paid", "no_payment_required")
+    # `unpaid` (a delayed method: async_payment_succeeded follows) and `no_payment_required`
+    # take no money, so neither is a payment.
+    paid = obj.get("payment_status") == "paid"
     subscription = obj.get("subscription")
     return {
         "kind": EventKind.PAYMENT_SUCCEEDED if paid else EventKind.IGNORED,
@@ -163,21 +184,48 @@ def _checkout_completed(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _checkout_failed(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
-    return {**_checkout_completed(kind, obj), "kind": EventKind.PAYMENT_FAILED}
+def _checkout_async(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A delayed method (a bank debit) settled after the session completed `unpaid`."""
+    failed = kind == "checkout.session.async_payment_failed"
+    kind_now = EventKind.PAYMENT_FAILED if failed else EventKind.PAYMENT_SUCCEEDED
+    return {**_checkout_completed(kind, obj), "kind": kind_now}
 
 
 def _invoice(kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
-    parent = obj.get("parent") or {}
-    details = (parent.get("subscription_details") or {}) if isinstance(parent, Mapping) else {}
-    legacy = obj.get("subscription_details") or {}
-    metadata = {**(legacy.get("metadata") or {}), **(details.get("metadata") or {})}
+    """A subscription's invoice: its renewal (or first) payment, or a declined one.
+
+    API versions from 2025-03-31 moved `subscription` and `subscription_details` under
+    `parent`; older ones keep them on the invoice, so both are read. The order id is the one
+    put into `subscription_data.metadata` at checkout; a line of the subscription carries it
+    too, which is the last place to look.
+    """
+    parent = obj.get("parent")
+    details = _mapping(parent.get("subscription_details")) if isinstance(parent, Mapping) else {}
+    legacy = _mapping(obj.get("subscription_details"))
+    lines = _mapping(obj.get("lines")).get("data") or []
+    line_meta: dict[str, Any] = {}
+    line_subscription = None
+    for line in reversed(lines if isinstance(lines, list) else []):
+        line = _mapping(line)
+        line_meta.update(_meta(line))
+        line_parent = _mapping(line.get("parent"))
+        item_details = _mapping(line_parent.get("subscription_item_details"))
+        line_subscription = (
+            item_details.get("subscription") or line.get("subscription") or line_subscription
+        )
+    metadata = {
+        **line_meta,
+        **_mapping(legacy.get("metadata")),
+        **_mapping(details.get("metadata")),
+    }
     failed = kind == "invoice.payment_failed"
     return {
         "kind": EventKind.PAYMENT_FAILED if failed else EventKind.PAYMENT_SUCCEEDED,
         "order_id": metadata.get("order_id"),
         "payment_id": obj.get("id"),
-        "subscription_ref": obj.get("subscription") or details.get("subscription"),
+        "subscription_ref": (
+            obj.get("subscription") or details.get("subscription") or line_subscription
+        ),
         "customer_ref": obj.get("customer"),
         "amount": obj.get("amount_due") if failed else obj.get("amount_paid"),
         "currency": _currency(obj),
@@ -272,10 +320,17 @@ def _verifies(body: bytes, header: str, secret: str) -> bool:
 
 
 def _timestamp(header: str) -> int | None:
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
-    stamp = parts.get("t", "")
-    has_signature = any(item.startswith("v1=") for item in header.split(","))
-    return int(stamp) if stamp.isdigit() and has_signature else None
+    """The one signed `t`, or None when there is not exactly one.
+
+    The SDK verifies against the first `t`; were a second allowed, a fresh one appended to a
+    captured header would pass the age check while the old signature still verified.
+    """
+    pairs = [item.partition("=") for item in header.split(",")]
+    stamps = [value for key, _, value in pairs if key == "t"]
+    if len(stamps) != 1 or not any(key == "v1" for key, _, _ in pairs):
+        return None
+    stamp = stamps[0]
+    return int(stamp) if stamp.isascii() and stamp.isdigit() else None
 
 
 def _peek_id(body: bytes) -> str | None:
@@ -287,8 +342,12 @@ def _peek_id(body: bytes) -> str | None:
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    metadata = obj.get("metadata")
-    return metadata if isinstance(metadata, Mapping) else {}
+    return _mapping(obj.get("metadata"))
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    """A nested object, or {} where Stripe sends null or an unexpanded id."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _currency(obj: Mapping[str, Any]) -> str | None:
@@ -297,8 +356,7 @@ def _currency(obj: Mapping[str, Any]) -> str | None:
 
 
 def _fingerprint(obj: Mapping[str, Any]) -> str | None:
-    details = obj.get("payment_method_details") or {}
-    card = details.get("card") or {} if isinstance(details, Mapping) else {}
+    card = _mapping(_mapping(obj.get("payment_method_details")).get("card"))
     return card.get("fingerprint") or obj.get("customer")
 
 
@@ -308,6 +366,7 @@ def _time(value: object) -> datetime | None:
 
 def _error_message(response: httpx.Response) -> str:
     try:
-        return str(response.json().get("error", {}).get("message") or response.text[:200])
+        error = _mapping(_mapping(response.json()).get("error"))
     except ValueError:
-        return response.text[:200]
+        error = {}
+    return str(error.get("message") or response.text[:200])
