@@ -228,6 +228,8 @@ orders = Table(
     ),
 )
 Index("ix_orders_account", orders.c.account_id, orders.c.seq)
+# A subscription's orders (its open renewal, its payments in order): read at every renewal.
+Index("ix_orders_subscription", orders.c.subscription_id, orders.c.seq)
 
 order_items = Table(
     "order_items",
@@ -262,6 +264,7 @@ payments = Table(
     CheckConstraint("status IN ('succeeded', 'declined')", name="status_known"),
 )
 Index("ix_payments_order", payments.c.order_id)
+Index("ix_payments_fingerprint", payments.c.fingerprint)
 
 invoices = Table(
     "invoices",
@@ -347,6 +350,7 @@ disputes = Table(
     CheckConstraint("status IN ('open', 'won', 'lost')", name="status_known"),
 )
 Index("ix_disputes_order", disputes.c.order_id)
+Index("ix_disputes_account", disputes.c.account_id)
 
 webhook_events = Table(
     "webhook_events",
@@ -549,6 +553,7 @@ refund_requests = Table(
     ),
 )
 Index("ix_refund_requests_status_due", refund_requests.c.status, refund_requests.c.due_by)
+Index("ix_refund_requests_account", refund_requests.c.account_id, refund_requests.c.decided_at)
 # One open request per order: a second one while the first is in review is a conflict.
 Index(
     "uq_refund_requests_open_order",
