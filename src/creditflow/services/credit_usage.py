@@ -29,7 +29,7 @@ def order_grants(uow: UnitOfWork, order: OrderRecord) -> list[GrantRecord]:
         source_type="subscription",
         source_id=order.subscription_id,
         since=order.paid_at,
-        until=_next_payment(uow, order),
+        until=next_payment_at(uow, order),
     )
 
 
@@ -46,7 +46,9 @@ def order_usage(uow: UnitOfWork, order: OrderRecord) -> CreditUsage:
     )
 
 
-def _next_payment(uow: UnitOfWork, order: OrderRecord) -> datetime | None:
+def next_payment_at(uow: UnitOfWork, order: OrderRecord) -> datetime | None:
+    """When the subscription was next paid for (upgrades aside): where this order's plan
+    credits end."""
     later = [
         other.paid_at
         for other in uow.orders.of_subscription(order.subscription_id or "")

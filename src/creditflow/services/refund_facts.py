@@ -16,7 +16,7 @@ from creditflow.domain.refunds.facts import (
     RefundFacts,
     RequestFacts,
 )
-from creditflow.services.credit_usage import order_grants, order_usage
+from creditflow.services.credit_usage import next_payment_at, order_grants, order_usage
 from creditflow.services.money_back import refunded_amount
 from creditflow.store.orders import OrderRecord
 from creditflow.store.uow import UnitOfWork
@@ -94,10 +94,5 @@ def _service_period(uow: UnitOfWork, order: OrderRecord) -> tuple[datetime, date
     if not order.subscription_id or order.paid_at is None:
         return None
     subscription = uow.subscriptions.get(order.subscription_id)
-    later = [
-        o.paid_at
-        for o in uow.orders.of_subscription(order.subscription_id)
-        if o.paid_at is not None and o.paid_at > order.paid_at and o.kind != "upgrade"
-    ]
-    end = min(later) if later else (subscription.current_period_end if subscription else None)
+    end = next_payment_at(uow, order) or (subscription.current_period_end if subscription else None)
     return (order.paid_at, end)

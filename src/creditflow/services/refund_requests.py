@@ -24,7 +24,7 @@ from creditflow.ids import new_id
 from creditflow.jobs.files import FileStore
 from creditflow.services.credits import grant_credits
 from creditflow.services.mail import enqueue_mail
-from creditflow.services.money_back import refunded_amount, revoke_order_credits, start_refund
+from creditflow.services.money_back import revoke_order_credits, start_refund
 from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
 from creditflow.services.refund_facts import gather_facts
 from creditflow.services.views import (
@@ -304,11 +304,6 @@ def request_view(record: RefundRequestRecord) -> RefundRequestView:
         refund_id=record.refund_id,
         created_at=record.created_at,
     )
-
-
-def refundable(uow: UnitOfWork, order_id: str) -> int:
-    paid = sum(p.amount for p in uow.orders.payments(order_id) if p.status == "succeeded")
-    return paid - refunded_amount(uow.refunds.of_order(order_id))
 
 
 def _evidence(evidence: list[dict[str, str]]) -> list[dict[str, str]]:

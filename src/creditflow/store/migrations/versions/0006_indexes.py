@@ -7,10 +7,7 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
-
-import creditflow.store.types
 
 revision = "0006"
 down_revision = "0005"
