@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from creditflow.clock import SystemClock, TestClock
+from creditflow.clock import Clock, SystemClock, TestClock
 from creditflow.domain.errors import CatalogError, CreditflowError
 from creditflow.settings import Settings
+from creditflow.store.database import check_database
 
-app = typer.Typer(
-    help="creditflow: credits and subscriptions for AI image sites.", no_args_is_help=True
-)
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
-catalog_app = typer.Typer(help="Catalog files.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Accounts, for people.", no_args_is_help=True)
-webhooks_app = typer.Typer(help="Provider webhooks.", no_args_is_help=True)
-invoices_app = typer.Typer(help="Invoices and credit notes.", no_args_is_help=True)
-refunds_app = typer.Typer(help="Refund requests.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from creditflow.engine import Engine
+
+
+def _commands(help: str) -> typer.Typer:
+    # Plain help, not Rich: the installed Typer's Rich panels print `<bool>` beside every flag
+    # (`--test-clock <bool>`, even `--help <bool>`), as if it took a value.
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+
+
+app = _commands("creditflow: credits and subscriptions for AI image sites.")
+keys_app = _commands("API keys.")
+catalog_app = _commands("Catalog files.")
+accounts_app = _commands("Accounts, for people.")
+webhooks_app = _commands("Provider webhooks.")
+invoices_app = _commands("Invoices and credit notes.")
+refunds_app = _commands("Refund requests.")
 app.add_typer(keys_app, name="keys")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(accounts_app, name="accounts")
@@ -31,7 +43,9 @@ app.add_typer(refunds_app, name="refunds")
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help="Database URL (default: CREDITFLOW_DATABASE_URL or ./creditflow.db)."
+        "--db",
+        help="A SQLite file, or a URL: sqlite:///FILE or postgresql://user@host:port/db "
+        "(default: CREDITFLOW_DATABASE_URL or ./creditflow.db).",
     ),
 ]
 CatalogOption = Annotated[
@@ -43,6 +57,17 @@ CatalogOption = Annotated[
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(code)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Errors a person can fix (a flag, a catalog, a database) as one line on stderr, exit 2."""
+    try:
+        yield
+    except CreditflowError as error:  # CatalogError, DatabaseUnavailable, InvalidRequest
+        raise _fail(error.message) from None
+    except ValueError as error:
+        raise _fail(f"creditflow: {error}") from None
 
 
 @app.command()
@@ -73,9 +98,8 @@ def serve(
     import uvicorn
 
     from creditflow.api.app import create_app
-    from creditflow.engine import Engine
 
-    try:
+    with _refusals():
         settings = Settings.load(
             os.environ,
             db=db,
@@ -84,25 +108,24 @@ def serve(
             sqlite_synchronous=sqlite_synchronous,
             data_dir=data_dir,
         )
-        clock = (
-            TestClock(settings.test_clock_start or SystemClock().now())
-            if settings.test_clock
-            else SystemClock()
-        )
-        engine = Engine(
-            database_url=settings.database_url,
-            catalog=settings.catalog_path,
-            clock=clock,
-            sqlite_synchronous=settings.sqlite_synchronous,
-            data_dir=settings.data_dir,
-        )
-    except CatalogError as error:
-        raise _fail(error.message) from None
-    except ValueError as error:
-        raise _fail(f"creditflow: {error}") from None
+    clock = (
+        TestClock(settings.test_clock_start or SystemClock().now())
+        if settings.test_clock
+        else SystemClock()
+    )
+    engine = _open_engine(settings, clock=clock, creates=True)
     application = create_app(
         engine, admin_key=settings.admin_key, due_work_interval=settings.due_work_interval
     )
+    if settings.admin_key is None and not _has_api_keys(engine):
+        make_one = "creditflow keys create --role admin" + (
+            f" --db {shlex.quote(db)}" if db else ""
+        )
+        typer.echo(
+            f"No API key can sign in yet: run `{make_one}` and send the key it prints as "
+            "`Authorization: Bearer KEY`, or set CREDITFLOW_ADMIN_KEY before starting.",
+            err=True,
+        )
     typer.echo(
         f"creditflow serving {engine.catalog.site.name!r} on http://{host}:{port} "
         f"({engine.db.dialect.name}{', test clock' if settings.test_clock else ''})",
@@ -166,11 +189,10 @@ def create_key(
     db: DbOption = None,
 ) -> None:
     """Print a new API key; only its hash is stored, so keep it now."""
-    engine = _engine(db)
+    engine = _engine(db, creates=True)
     try:
-        key = engine.create_api_key(role=role, label=label)
-    except CreditflowError as error:
-        raise _fail(error.message) from None
+        with _refusals():
+            key = engine.create_api_key(role=role, label=label)
     finally:
         engine.close()
     typer.echo(key.secret)
@@ -219,7 +241,7 @@ def unmatched_webhooks(
     db: DbOption = None,
 ) -> None:
     """Events that named no order or customer of ours: recorded, answered 200, listed here."""
-    from creditflow.engine_money import webhook_summary
+    from creditflow.services.webhooks import webhook_summary
 
     engine = _engine(db)
     try:
@@ -290,20 +312,43 @@ def refund_queue(db: DbOption = None, catalog: CatalogOption = None) -> None:
     Console().print(table)
 
 
-def _engine(  # type: ignore[no-untyped-def]
-    db: str | None, catalog: str | None = None, clock: TestClock | None = None
-):
+def _engine(
+    db: str | None,
+    catalog: str | None = None,
+    *,
+    clock: Clock | None = None,
+    creates: bool = False,
+) -> Engine:
+    """The engine on the database the flags name; only commands that make one pass `creates`."""
+    with _refusals():
+        settings = Settings.load(os.environ, db=db, catalog=catalog)
+    return _open_engine(settings, clock=clock, creates=creates)
+
+
+def _open_engine(settings: Settings, *, clock: Clock | None, creates: bool) -> Engine:
     from creditflow.engine import Engine
 
-    try:
-        settings = Settings.load(os.environ, db=db, catalog=catalog)
+    with _refusals():
+        # Before the engine: it would make a missing SQLite file, or fail in the driver.
+        check_database(settings.database_url, create=creates)
         return Engine(
-            database_url=settings.database_url, catalog=settings.catalog_path, clock=clock
+            database_url=settings.database_url,
+            catalog=settings.catalog_path,
+            clock=clock,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            data_dir=settings.data_dir,
         )
-    except CatalogError as error:
-        raise _fail(error.message) from None
-    except ValueError as error:
-        raise _fail(f"creditflow: {error}") from None
+
+
+def _has_api_keys(engine: Engine) -> bool:
+    """Whether any key can sign in. Read here because no engine method answers it yet."""
+    from sqlalchemy import select
+
+    from creditflow.store.tables import api_keys
+
+    with engine.context.reading() as uow:
+        active = select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None)).limit(1)
+        return uow.connection.execute(active).first() is not None
 
 
 def main() -> None:  # pragma: no cover

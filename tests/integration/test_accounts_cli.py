@@ -48,6 +48,7 @@ def test_accounts_show_prints_balance_grants_subscription_and_entitlements(
 
 def test_accounts_show_names_an_unknown_account_and_exits_1(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
+    Engine(database_url=url).close()  # a database with no accounts in it
     result = CliRunner().invoke(app, ["accounts", "show", "nobody", "--db", url])
     assert result.exit_code == 1
     assert "nobody" in result.output

@@ -11,6 +11,7 @@ is how a refund or a dispute that overtook its payment still lands.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -26,6 +27,8 @@ from creditflow.store.orders import OrderRecord
 from creditflow.store.subscriptions import SubscriptionRecord
 from creditflow.store.uow import UnitOfWork
 from creditflow.store.webhooks import WebhookEventRecord
+
+log = logging.getLogger(__name__)
 
 RETRY_UNMATCHED = 100
 Handler = Callable[["Delivery"], bool]
@@ -311,3 +314,12 @@ def _restore(record: WebhookEventRecord) -> ProviderEvent:
     if data.get("occurred_at"):
         data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
     return ProviderEvent(**data)
+
+
+def webhook_summary(record: WebhookEventRecord) -> str:
+    """One line for `creditflow webhooks unmatched`: when, whose, and what it names."""
+    detail = json.loads(record.detail or "{}")
+    names = ("order_id", "payment_id", "subscription_ref", "customer_ref")
+    refs = " ".join(f"{k}={detail[k]}" for k in names if detail.get(k))
+    when = record.received_at.isoformat()
+    return f"{when} {record.provider} {record.event_id} {record.type} {refs}".rstrip()
