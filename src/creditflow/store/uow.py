@@ -47,7 +47,14 @@ class UnitOfWork:
         # Read by the SQLite begin hook: readers need not wait for the write lock.
         connection.info["sqlite_begin"] = "DEFERRED" if self._read_only else "IMMEDIATE"
         self.connection: Connection = connection
-        self._transaction = connection.begin()
+        try:
+            self._transaction = connection.begin()
+        except BaseException:
+            # `__exit__` does not run when `__enter__` fails, so the connection goes back here.
+            # The driver may be inside a transaction it began before the failure: drop it.
+            connection.invalidate()
+            self._connections.release(connection)
+            raise
         self.driver = Driver(connection)
         self.accounts = AccountRepository(connection, self.driver)
         self.ledger = LedgerRepository(connection, self.driver, self.accounts, self.posted)
