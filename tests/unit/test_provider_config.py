@@ -24,6 +24,8 @@ PACK = CheckoutRequest(
     description="200 credits",
     mode="payment",
     product_ref="pack_200",
+    success_url="https://shop.example/thanks",
+    cancel_url="https://shop.example/cart",
 )
 
 

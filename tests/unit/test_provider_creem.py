@@ -65,6 +65,8 @@ PACK = CheckoutRequest(
     description="200 credits",
     mode="payment",
     product_ref="pack_200",
+    success_url="https://shop.example/thanks",
+    cancel_url="https://shop.example/cart",
 )
 PRODUCTS = {"pack_200": "prod_d1AY2Sadk9YAvLI0pj97f"}
 
@@ -218,7 +220,7 @@ def test_a_checkout_needs_a_mapped_product_and_carries_our_order() -> None:
         "request_id": "ord_1",
         "customer": {"email": "a@b.c"},
         "metadata": {"order_id": "ord_1", "account_id": "acc_1"},
-        "success_url": "https://example.invalid/success",
+        "success_url": "https://shop.example/thanks",
     }
     with pytest.raises(ProviderError, match="CREDITFLOW_CREEM_PRODUCTS"):
         creem.create_checkout(replace(PACK, product_ref="other"))

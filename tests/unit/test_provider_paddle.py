@@ -69,6 +69,8 @@ PLAN = CheckoutRequest(
     description="Basic",
     mode="subscription",
     product_ref="basic",
+    success_url="https://shop.example/thanks",
+    cancel_url="https://shop.example/cart",
     interval="month",
 )
 
@@ -281,6 +283,8 @@ def test_a_one_time_checkout_has_no_billing_cycle_and_the_sandbox_is_a_setting()
             description="200 credits",
             mode="payment",
             product_ref="pack_200",
+            success_url="https://shop.example/thanks",
+            cancel_url="https://shop.example/cart",
         )
     )
     [sent] = server.requests
@@ -301,6 +305,7 @@ def test_a_transaction_without_a_checkout_url_is_a_provider_error() -> None:
 def test_a_partial_refund_is_an_adjustment_of_the_transactions_line() -> None:
     server = Recorder(
         {
+            ("GET", "/adjustments"): (200, recorded("paddle", "response.adjustments")),
             ("GET", f"/transactions/{TXN}"): (200, recorded("paddle", "response.transaction")),
             ("POST", "/adjustments"): (201, recorded("paddle", "response.adjustment")),
         }
@@ -310,7 +315,9 @@ def test_a_partial_refund_is_an_adjustment_of_the_transactions_line() -> None:
         "adj_01hvgf2s84dr6reszzg29zbvcm",
         "pending",
     )
-    read, sent = server.requests
+    listed, read, sent = server.requests
+    assert listed.url.params["transaction_id"] == TXN
+    assert listed.url.params["action"] == "refund"
     assert (read.method, str(read.url)) == ("GET", f"https://api.paddle.com/transactions/{TXN}")
     assert (sent.method, str(sent.url)) == ("POST", "https://api.paddle.com/adjustments")
     assert sent.headers["Authorization"] == "Bearer pdl_key"
@@ -318,7 +325,7 @@ def test_a_partial_refund_is_an_adjustment_of_the_transactions_line() -> None:
     assert body == {
         "action": "refund",
         "transaction_id": TXN,
-        "reason": "goodwill",
+        "reason": "goodwill [refund-rfn_1]",
         "type": "partial",
         "items": [
             {"item_id": "txnitm_01hv8wt98jahpbm1t1tzr06z6n", "type": "partial", "amount": "200"}
@@ -329,19 +336,59 @@ def test_a_partial_refund_is_an_adjustment_of_the_transactions_line() -> None:
 def test_a_refund_of_the_grand_total_is_a_full_adjustment_without_items() -> None:
     server = Recorder(
         {
+            ("GET", "/adjustments"): (200, recorded("paddle", "response.adjustments")),
             ("GET", f"/transactions/{TXN}"): (200, recorded("paddle", "response.transaction")),
             ("POST", "/adjustments"): (201, recorded("paddle", "response.adjustment")),
         }
     )
     adapter(client=server.client()).refund(refund_of(499))
-    body = json.loads(server.requests[1].content)
+    body = json.loads(server.requests[2].content)
     assert (body["type"], body["transaction_id"]) == ("full", TXN)
     assert "items" not in body
+
+
+def test_a_refund_already_made_under_our_key_is_given_back_not_made_again() -> None:
+    """No idempotency header at Paddle: a retry after a lost answer finds its adjustment."""
+    listing = recorded("paddle", "response.adjustments")
+    listing["data"].append(
+        {
+            "id": "adj_01hvgf2s84dr6reszzg29zbvcm",
+            "action": "refund",
+            "transaction_id": TXN,
+            "status": "approved",
+            "reason": "goodwill [refund-rfn_1]",
+        }
+    )
+    server = Recorder({("GET", "/adjustments"): (200, listing)})
+    result = adapter(client=server.client()).refund(refund_of(200))
+    assert (result.provider_refund_id, result.status) == (
+        "adj_01hvgf2s84dr6reszzg29zbvcm",
+        "succeeded",
+    )
+    assert [r.method for r in server.requests] == ["GET"]  # nothing was posted
+
+
+def test_a_refused_request_is_final_and_a_server_error_may_pass() -> None:
+    refused = Recorder(
+        {
+            ("GET", "/adjustments"): (200, recorded("paddle", "response.adjustments")),
+            ("GET", f"/transactions/{TXN}"): (200, recorded("paddle", "response.transaction")),
+            ("POST", "/adjustments"): (400, recorded("paddle", "response.error")),
+        }
+    )
+    with pytest.raises(ProviderError) as final:
+        adapter(client=refused.client()).refund(refund_of(200))
+    assert final.value.retryable is False
+    down = Recorder({("GET", "/adjustments"): (503, {"error": {"code": "unavailable"}})})
+    with pytest.raises(ProviderError) as passing:
+        adapter(client=down.client()).refund(refund_of(200))
+    assert passing.value.retryable is True
 
 
 def test_an_error_from_paddle_is_a_provider_error_with_its_detail() -> None:
     server = Recorder(
         {
+            ("GET", "/adjustments"): (200, recorded("paddle", "response.adjustments")),
             ("GET", f"/transactions/{TXN}"): (200, recorded("paddle", "response.transaction")),
             ("POST", "/adjustments"): (400, recorded("paddle", "response.error")),
         }

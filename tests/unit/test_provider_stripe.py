@@ -70,6 +70,8 @@ PAYMENT = CheckoutRequest(
     description="100 credits",
     mode="payment",
     product_ref="credits_100",
+    success_url="https://shop.example/thanks",
+    cancel_url="https://shop.example/cart",
 )
 REFUND = RefundRequest(
     order_id="ord_1",
@@ -355,8 +357,8 @@ def test_a_checkout_is_created_with_our_order_in_its_metadata_and_an_idempotency
     assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert form_of(sent) == {
         "mode": "payment",
-        "success_url": "https://example.invalid/success",
-        "cancel_url": "https://example.invalid/cancel",
+        "success_url": "https://shop.example/thanks",
+        "cancel_url": "https://shop.example/cart",
         "client_reference_id": "ord_1",
         "customer_email": "ada@example.com",
         "metadata[order_id]": "ord_1",
@@ -384,6 +386,8 @@ def test_a_subscription_checkout_recurs_and_tags_the_subscription() -> None:
             description="Basic",
             mode="subscription",
             product_ref="basic",
+            success_url="https://shop.example/thanks",
+            cancel_url="https://shop.example/cart",
             interval="month",
         )
     )

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from creditflow.payments.base import HttpAdapter
-from creditflow.payments.errors import ProviderError
+from creditflow.payments.errors import ProviderError, retryable_status
 from creditflow.payments.events import (
     CheckoutRequest,
     CheckoutSession,
@@ -109,7 +109,10 @@ class CreemAdapter(HttpAdapter):
         except httpx.HTTPError as error:
             raise ProviderError(f"Creem could not be reached: {error}.") from error
         if response.status_code >= 400:
-            raise ProviderError(f"Creem answered {response.status_code}: {response.text[:200]}")
+            raise ProviderError(
+                f"Creem answered {response.status_code}: {response.text[:200]}",
+                retryable=retryable_status(response.status_code),
+            )
         try:
             data = _mapping(response.json())
         except ValueError:
@@ -124,7 +127,8 @@ class CreemAdapter(HttpAdapter):
         """Always refused: see the module's note on why refunds go through the dashboard."""
         raise ProviderError(
             "Creem refunds are made in the Creem dashboard; its refund.created webhook then "
-            f"records them here (order {request.order_id}, payment {request.payment_id})."
+            f"records them here (order {request.order_id}, payment {request.payment_id}).",
+            retryable=False,
         )
 
 

@@ -4,7 +4,8 @@
 destination's secret; during a secret rotation Paddle may send an `h1` per secret. Refunds and
 chargebacks are both `adjustment.*` events: a refund starts `pending_approval` and only counts
 once `approved`. Adjustments carry no custom data, so they find their order by the transaction.
-Paddle has no idempotency header for adjustments: our own pending refund record is the guard.
+Paddle has no idempotency header for adjustments: a refund's reason carries our idempotency key,
+and an adjustment that already has it is given back instead of refunding twice.
 
 A chargeback and its reversal are separate adjustments with ids of their own, and nothing in
 the reversal names the chargeback it undoes. Both are therefore keyed by the transaction
@@ -25,7 +26,7 @@ from typing import Any
 import httpx
 
 from creditflow.payments.base import HttpAdapter
-from creditflow.payments.errors import ProviderError
+from creditflow.payments.errors import ProviderError, retryable_status
 from creditflow.payments.events import (
     CheckoutRequest,
     CheckoutSession,
@@ -106,7 +107,8 @@ class PaddleAdapter(HttpAdapter):
             # Paddle gives a checkout URL only once a default payment link is set.
             raise ProviderError(
                 f"Paddle created transaction {data['id']} without a checkout URL; set a default "
-                "payment link in Paddle > Checkout > Checkout settings."
+                "payment link in Paddle > Checkout > Checkout settings.",
+                retryable=False,
             )
         return CheckoutSession(url=str(url), provider_ref=str(data["id"]))
 
@@ -116,8 +118,13 @@ class PaddleAdapter(HttpAdapter):
         The request does not carry the payment's total, and a partial adjustment needs a line
         item id we never stored, so the transaction is read first for both. There is no
         idempotency header: a resend after a lost answer would be a second adjustment (Paddle
-        refuses only what exceeds the amount left), so our pending refund record must stop it.
+        refuses only what exceeds the amount left). So the reason carries our idempotency key,
+        and the transaction's refund adjustments are read first: one with our key is the answer
+        of an earlier attempt, given back instead of refunding again.
         """
+        earlier = self._earlier_adjustment(request)
+        if earlier is not None:
+            return earlier
         transaction = self._call("GET", f"/transactions/{request.payment_id}", None)
         details = _mapping(transaction.get("details"))
         grand_total = _int(_mapping(details.get("totals")).get("grand_total"))
@@ -125,7 +132,7 @@ class PaddleAdapter(HttpAdapter):
         body: dict[str, Any] = {
             "action": "refund",
             "transaction_id": request.payment_id,
-            "reason": request.reason,
+            "reason": _reason_with_key(request),
             "type": "full" if full else "partial",
         }
         if not full:
@@ -133,7 +140,8 @@ class PaddleAdapter(HttpAdapter):
             first = _mapping(lines[0]) if isinstance(lines, list) and lines else {}
             if not first.get("id"):
                 raise ProviderError(
-                    f"Paddle transaction {request.payment_id} has no line item to refund part of."
+                    f"Paddle transaction {request.payment_id} has no line item to refund part of.",
+                    retryable=False,
                 )
             amount = str(request.amount)
             body["items"] = [{"item_id": first["id"], "type": "partial", "amount": amount}]
@@ -143,7 +151,31 @@ class PaddleAdapter(HttpAdapter):
             status=ADJUSTMENT_STATUS.get(str(data.get("status")), "pending"),
         )
 
-    def _call(self, method: str, path: str, body: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    def _earlier_adjustment(self, request: RefundRequest) -> RefundResult | None:
+        listed = self._call(
+            "GET",
+            f"/adjustments?transaction_id={request.payment_id}&action=refund&per_page=50",
+            None,
+            listing=True,
+        )
+        marker = f"[{request.idempotency_key}]"
+        for adjustment in listed.get("items") or []:
+            adjustment = _mapping(adjustment)
+            if marker in str(adjustment.get("reason") or "") and adjustment.get("id"):
+                return RefundResult(
+                    provider_refund_id=str(adjustment["id"]),
+                    status=ADJUSTMENT_STATUS.get(str(adjustment.get("status")), "pending"),
+                )
+        return None
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        listing: bool = False,
+    ) -> Mapping[str, Any]:
         """The `data` of Paddle's answer; ProviderError for anything else."""
         if not self._api_key:
             raise ProviderError("Paddle: no API key is configured (CREDITFLOW_PADDLE_API_KEY).")
@@ -163,11 +195,22 @@ class PaddleAdapter(HttpAdapter):
         if response.status_code >= 400:
             problem = _mapping(answer.get("error"))
             detail = problem.get("detail") or problem.get("code") or response.text[:200]
-            raise ProviderError(f"Paddle answered {response.status_code}: {detail}")
+            raise ProviderError(
+                f"Paddle answered {response.status_code}: {detail}",
+                retryable=retryable_status(response.status_code),
+            )
+        if listing:
+            items = answer.get("data")
+            return {"items": items if isinstance(items, list) else []}
         data = _mapping(answer.get("data"))
         if not data.get("id"):
             raise ProviderError(f"Paddle answered {response.status_code} without an entity id.")
         return data
+
+
+def _reason_with_key(request: RefundRequest) -> str:
+    """Paddle's only free text on an adjustment: the reason, with our key in brackets."""
+    return f"{request.reason[:200]} [{request.idempotency_key}]"
 
 
 def read_event(event: Mapping[str, Any]) -> ProviderEvent:

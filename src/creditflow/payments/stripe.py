@@ -18,7 +18,7 @@ import httpx
 from stripe import SignatureVerificationError, WebhookSignature
 
 from creditflow.payments.base import HttpAdapter
-from creditflow.payments.errors import ProviderError
+from creditflow.payments.errors import ProviderError, retryable_status
 from creditflow.payments.events import (
     CheckoutRequest,
     CheckoutSession,
@@ -82,7 +82,9 @@ class StripeAdapter(HttpAdapter):
             "/v1/checkout/sessions", data, idempotency_key=f"checkout-{request.order_id}"
         )
         if not response.get("url"):
-            raise ProviderError(f"Stripe created checkout {response['id']} without a URL.")
+            raise ProviderError(
+                f"Stripe created checkout {response['id']} without a URL.", retryable=False
+            )
         return CheckoutSession(url=str(response["url"]), provider_ref=str(response["id"]))
 
     def refund(self, request: RefundRequest) -> RefundResult:
@@ -121,7 +123,10 @@ class StripeAdapter(HttpAdapter):
             raise ProviderError(f"Stripe could not be reached: {error}.") from error
         if response.status_code >= 400:
             message = _error_message(response)
-            raise ProviderError(f"Stripe answered {response.status_code}: {message}")
+            raise ProviderError(
+                f"Stripe answered {response.status_code}: {message}",
+                retryable=retryable_status(response.status_code),
+            )
         try:
             result = response.json()
         except ValueError:
