@@ -17,6 +17,10 @@ from creditflow.payments.events import (
 )
 
 
+RETURN_TO = {"success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart"}
+"""Where hosted checkouts send the customer back (the reference catalogs name no site URL)."""
+
+
 class RecordingAdapter:
     def __init__(self, name: str = "stripe") -> None:
         self.name = name

@@ -117,7 +117,7 @@ def serve(
     application = create_app(
         engine, admin_key=settings.admin_key, due_work_interval=settings.due_work_interval
     )
-    if settings.admin_key is None and not _has_api_keys(engine):
+    if settings.admin_key is None and not engine.has_api_keys():
         make_one = "creditflow keys create --role admin" + (
             f" --db {shlex.quote(db)}" if db else ""
         )
@@ -338,17 +338,6 @@ def _open_engine(settings: Settings, *, clock: Clock | None, creates: bool) -> E
             sqlite_synchronous=settings.sqlite_synchronous,
             data_dir=settings.data_dir,
         )
-
-
-def _has_api_keys(engine: Engine) -> bool:
-    """Whether any key can sign in. Read here because no engine method answers it yet."""
-    from sqlalchemy import select
-
-    from creditflow.store.tables import api_keys
-
-    with engine.context.reading() as uow:
-        active = select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None)).limit(1)
-        return uow.connection.execute(active).first() is not None
 
 
 def main() -> None:  # pragma: no cover

@@ -110,7 +110,11 @@ def test_subscribe_change_cancel_and_resume_over_http(api: Api) -> None:
     assert proration["credits_granted"] == 3000
     downgrade = api.post(f"/v1/subscriptions/{subscription['id']}/change", {"plan": "starter"})
     scheduled = downgrade.json()["subscription"]["scheduled_change"]
-    assert scheduled == {"plan": "starter", "effective_at": subscription["current_period_end"]}
+    assert scheduled == {
+        "plan": "starter",
+        "interval": "month",
+        "effective_at": subscription["current_period_end"],
+    }
     cancelled = api.post(f"/v1/subscriptions/{subscription['id']}/cancel").json()
     assert cancelled["cancel_at_period_end"] is True
     resumed = api.post(f"/v1/subscriptions/{subscription['id']}/resume").json()
@@ -236,3 +240,29 @@ def test_cancelling_or_resuming_an_ended_subscription_answers_409(api: Api) -> N
         assert "ended" in error["message"]
     change = api.post(f"/v1/subscriptions/{incomplete['id']}/change", {"plan": "studio"})
     assert_error(change, 409, "subscription_not_active")
+
+
+def test_rule_25_an_interval_change_over_http_is_an_upgrade_now_or_waits(api: Api) -> None:
+    _, subscription = subscribed(api)
+    path = f"/v1/subscriptions/{subscription['id']}/change"
+    yearly = api.post(path, {"interval": "year"})
+    assert yearly.status_code == 200, yearly.text
+    change = yearly.json()
+    assert change["subscription"]["interval"] == "year"
+    # Bought this instant: the whole year (90.00) less the whole unused month (9.00).
+    assert change["proration"]["charge"] == {"amount": 8100, "currency": "USD"}
+    monthly = api.post(path, {"interval": "month"}).json()
+    assert monthly["proration"] is None
+    assert monthly["subscription"]["scheduled_change"]["interval"] == "month"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"interval": "week"}, {"plan": 5}, {"plan": "studio", "when": "now"}, {"interval": None}],
+)
+def test_bad_plan_changes_are_refused_and_change_nothing(api: Api, body: dict[str, Any]) -> None:
+    account, subscription = subscribed(api)
+    change = api.post(f"/v1/subscriptions/{subscription['id']}/change", body)
+    assert_error(change, 422, "invalid_request")
+    assert api.get(f"/v1/subscriptions/{subscription['id']}").json() == subscription
+    assert len(api.get(f"/v1/accounts/{account}/orders").json()["data"]) == 1

@@ -247,3 +247,43 @@ def test_evidence_files_are_judged_by_their_bytes_and_referenced_by_requests(api
     created = api.post("/v1/refund-requests", body)
     assert created.status_code == 201, created.text
     assert created.json()["evidence"] == [{"kind": "police_report", "ref": ref}]
+
+
+def test_rule_23_a_disputed_order_is_neither_refunded_nor_approved_and_nothing_changes(
+    api: Api,
+) -> None:
+    account, order = bought(api)
+    request = api.post(
+        "/v1/refund-requests", {"order_id": order["id"], "reason": "unused"}, role="service"
+    ).json()
+    dispute = api.post(f"/v1/orders/{order['id']}/disputes", {"reason": "fraudulent"}).json()
+    before = api.get(f"/v1/orders/{order['id']}").json()
+    refund = api.post(f"/v1/orders/{order['id']}/refunds", {"reason": "x"}, role="support")
+    assert assert_error(refund, 409, "order_disputed")["details"]["dispute_id"] == dispute["id"]
+    decision = {"outcome": "approve_full", "note": "unused"}
+    approval = api.post(f"/v1/refund-requests/{request['id']}/decision", decision, role="support")
+    assert_error(approval, 409, "order_disputed")
+    assert api.get(f"/v1/orders/{order['id']}").json() == before
+    assert api.get(f"/v1/refund-requests/{request['id']}").json()["status"] == "in_review"
+    assert api.get(f"/v1/accounts/{account}/balance").json()["available"] == 0  # revoked
+
+
+def test_money_in_a_recommendation_and_a_decision_is_an_amount_with_its_currency(
+    api: Api,
+) -> None:
+    _, order = bought(api)
+    request = api.post(
+        "/v1/refund-requests", {"order_id": order["id"], "reason": "unused"}, role="service"
+    ).json()
+    assert request["recommendation"]["amount"] == order["total"]
+    decided = api.post(
+        f"/v1/refund-requests/{request['id']}/decision",
+        {"outcome": "approve_partial", "amount": 100, "note": "half used"},
+        role="support",
+    ).json()
+    assert decided["decision"]["amount"] == {"amount": 100, "currency": order["total"]["currency"]}
+    refund = api.get(f"/v1/refunds/{decided['refund_id']}").json()
+    assert (refund["status"], refund["amount"]) == ("succeeded", decided["decision"]["amount"])
+    dispute = api.post(f"/v1/orders/{order['id']}/disputes", {}).json()
+    assert dispute["amount"] == order["total"]
+    assert set(dispute["fee"]) == {"amount", "currency"}

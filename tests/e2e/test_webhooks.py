@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.e2e.server import Server
+from tests.hosted import RETURN_TO
 from tests.providers import payload, stripe_header
 
 SECRET = "whsec_e2e"
@@ -27,7 +28,7 @@ def test_a_signed_stripe_payment_pays_the_pending_order_once(
         account = client.post("/v1/accounts", json={"external_id": "s", "email": "s@x.io"}).json()
         opened = client.post(
             f"/v1/accounts/{account['id']}/checkout",
-            json={"product": "credits_100", "provider": "stripe"},
+            json={"product": "credits_100", "provider": "stripe", **RETURN_TO},
         )
         # No API key here: the checkout cannot be opened, and the order waits, pending.
         assert (

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from creditflow.domain.errors import InvalidRequest
 from creditflow.engine import Engine
+from creditflow.services.views import Money
 from tests.conftest import REFERENCE_CATALOGS
 from tests.factories import make_account
 
@@ -108,11 +109,11 @@ def test_a_partial_then_full_refund_gives_credit_notes_and_revokes_what_is_left(
     order = engine.checkout(account.id, product="pack_1000")  # 9.00 EUR, 1000 credits
     engine.consume(account.id, credits=100)
     partial = engine.refund_order(order.id, amount=300, reason="goodwill")
-    assert (partial.status, partial.amount) == ("succeeded", 300)
+    assert (partial.status, partial.amount.amount) == ("succeeded", 300)
     assert engine.order(order.id).status == "partially_refunded"
     assert engine.balance(account.id).available == 900  # a partial refund keeps the credits
     rest = engine.refund_order(order.id, reason="refund the rest")
-    assert rest.amount == 600
+    assert rest.amount == Money(amount=600, currency="EUR")
     assert engine.order(order.id).status == "refunded"
     assert engine.balance(account.id).available == 0  # rule: revoked, with a ledger entry
     assert engine.ledger(account.id).data[0].type == "revoke"

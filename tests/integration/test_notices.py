@@ -21,7 +21,7 @@ from creditflow.payments.events import EventKind, ProviderEvent
 from creditflow.services.webhooks import receive_event
 from tests.conftest import REFERENCE_CATALOGS
 from tests.factories import make_account
-from tests.hosted import RecordingAdapter
+from tests.hosted import RETURN_TO, RecordingAdapter
 from tests.integration.test_mail import SmtpServer, smtp_server  # noqa: F401 (a fixture)
 
 
@@ -102,7 +102,7 @@ def test_a_chargeback_mails_the_suspension(
 ) -> None:
     engine = mailing_engine
     account = make_account(engine)
-    order = engine.checkout(account.id, product="credits_100", provider="stripe")
+    order = engine.checkout(account.id, product="credits_100", provider="stripe", **RETURN_TO)
 
     def deliver(kind: EventKind, tag: str, **fields: object) -> None:
         event = ProviderEvent(

@@ -12,8 +12,13 @@ import pytest
 
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound
 from creditflow.engine import Engine
+from creditflow.services.views import Money
 from tests.factories import ledger_sum, make_account
 from tests.images import png
+
+
+def usd(amount: int) -> Money:
+    return Money(amount=amount, currency="USD")
 
 EngineWith = Callable[[str], Engine]
 
@@ -34,7 +39,7 @@ def test_goodwill_minimal_use_is_recommended_in_full_and_approval_refunds_and_re
         request.id, outcome="approve_full", note="as the policy says", decided_by="agent-7"
     )
     assert decided.status == "approved" and decided.decision is not None
-    assert (decided.decision.decided_by, decided.decision.amount) == ("agent-7", 4000)
+    assert (decided.decision.decided_by, decided.decision.amount) == ("agent-7", usd(4000))
     assert engine.order(order.id).status == "refunded"
     assert engine.balance(account.id).available == 0
     assert [e.type for e in engine.ledger(account.id).data][:1] == ["revoke"]
@@ -53,7 +58,7 @@ def test_a_partial_approval_refunds_the_amount_and_keeps_nothing_of_the_order(
     engine.consume(account.id, credits=300)  # 30 %: between minimal and substantial
     request = engine.submit_refund_request(order_id=order.id, reason="unusable_result")
     assert request.recommendation.outcome == "approve_partial"
-    assert request.recommendation.amount == 2800  # 70 % of 40.00
+    assert request.recommendation.amount == usd(2800)  # 70 % of 40.00
     decided = engine.decide_refund_request(
         request.id, outcome="approve_partial", amount=2800, note="70 % unspent"
     )
@@ -131,7 +136,10 @@ def test_a_duplicate_charge_refund_gives_back_the_extra_payment_and_keeps_the_cr
     order = engine.checkout(account.id, product="credits_100")
     engine.record_payment(order.id, provider="test", provider_payment_id="again", amount=499)
     request = engine.submit_refund_request(order_id=order.id, reason="duplicate_charge")
-    assert (request.recommendation.outcome, request.recommendation.amount) == ("approve_full", 499)
+    assert (request.recommendation.outcome, request.recommendation.amount) == (
+        "approve_full",
+        usd(499),
+    )
     engine.decide_refund_request(request.id, outcome="approve_full", note="rule 22")
     assert engine.order(order.id).status == "paid"
     assert engine.balance(account.id).available == 100

@@ -21,7 +21,7 @@ from creditflow.payments.events import EventKind, ProviderEvent
 from creditflow.services.webhooks import receive_event
 from tests.conftest import REFERENCE_CATALOGS
 from tests.factories import make_account
-from tests.hosted import RecordingAdapter
+from tests.hosted import RETURN_TO, RecordingAdapter
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_any_arrival_order_of_payment_renewal_refund_and_chargeback_ends_alike(
     engine = stripe_engine
     n = str(next(_counter))
     account = make_account(engine).id
-    subscription = engine.subscribe(account, plan="basic", interval="month", provider="stripe")
+    subscription = engine.subscribe(account, plan="basic", interval="month", provider="stripe", **RETURN_TO)
     assert subscription.status == "incomplete" and subscription.checkout_url
     story = subscription_story(subscription.order_id or "", n)
     for index in order:
@@ -151,7 +151,7 @@ def test_any_arrival_order_of_payment_renewal_refund_and_chargeback_ends_alike(
 def test_the_same_event_ten_times_and_twice_at_once_has_one_effect(stripe_engine: Engine) -> None:
     engine = stripe_engine
     account = make_account(engine).id
-    order = engine.checkout(account, product="credits_100", provider="stripe")
+    order = engine.checkout(account, product="credits_100", provider="stripe", **RETURN_TO)
     assert order.status == "pending" and order.checkout_url == f"https://pay.example/{order.id}"
     paid = event(
         "once", EventKind.PAYMENT_SUCCEEDED, order_id=order.id, payment_id="pi_1", amount=499
@@ -191,7 +191,7 @@ def test_rule_22_a_second_payment_of_one_checkout_is_flagged_and_credits_granted
 ) -> None:
     engine = stripe_engine
     account = make_account(engine).id
-    order = engine.checkout(account, product="credits_100", provider="stripe")
+    order = engine.checkout(account, product="credits_100", provider="stripe", **RETURN_TO)
     deliver(
         engine,
         event(
@@ -239,7 +239,7 @@ def test_an_event_for_no_order_of_ours_is_kept_unmatched(stripe_engine: Engine) 
 def test_a_declined_renewal_makes_the_subscription_past_due(stripe_engine: Engine) -> None:
     engine = stripe_engine
     account = make_account(engine).id
-    subscription = engine.subscribe(account, plan="basic", interval="month", provider="stripe")
+    subscription = engine.subscribe(account, plan="basic", interval="month", provider="stripe", **RETURN_TO)
     deliver(
         engine,
         event(

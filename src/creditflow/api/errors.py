@@ -40,6 +40,7 @@ STATUS: list[tuple[type[errors.CreditflowError], int]] = [
     (errors.InvalidRequest, 422),
     (errors.CatalogError, 422),
     (errors.ProviderUnavailable, 502),
+    (errors.ProviderRefused, 502),
 ]
 
 

@@ -27,10 +27,9 @@ def idempotency_key(request: Request, principal: Principal, body: bytes) -> Idem
 
 
 def answer(result: BaseModel, *, status: int, key: IdempotencyKey | None = None) -> Response:
-    """The first answer's exact bytes on a replay; `Idempotent-Replayed: true` says so."""
-    if key is not None and key.response is not None:
-        headers = {"Idempotent-Replayed": "true"} if key.replayed else None
-        return Response(
-            key.response, status_code=status, media_type="application/json", headers=headers
-        )
-    return Response(result.model_dump_json(), status_code=status, media_type="application/json")
+    """The result, as JSON. A replay's result is the stored answer read back, so its bytes are
+    the first answer's; `Idempotent-Replayed: true` says it is one."""
+    headers = {"Idempotent-Replayed": "true"} if key is not None and key.replayed else None
+    return Response(
+        result.model_dump_json(), status_code=status, media_type="application/json", headers=headers
+    )

@@ -58,14 +58,21 @@ Role = Literal["admin", "service", "support", "worker"]
 Provider = Literal["test", "stripe", "paddle", "creem"]
 
 
+ReturnAddress = Annotated[StrictStr, Field(min_length=8, max_length=2000, pattern=r"^https?://")]
+"""Where a hosted checkout sends the customer back (the catalog's `[site]` one when absent)."""
+
+
 class SubscriptionCreate(Body):
     plan: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     interval: Literal["month", "year"]
     provider: Provider | None = None
+    success_url: ReturnAddress | None = None
+    cancel_url: ReturnAddress | None = None
 
 
 class PlanChange(Body):
-    plan: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    plan: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    interval: Literal["month", "year"] | None = None
 
 
 class CheckoutCreate(Body):
@@ -73,6 +80,8 @@ class CheckoutCreate(Body):
     credits: Annotated[StrictInt, Field(gt=0, le=MAX_CREDITS)] | None = None
     provider: Provider | None = None
     channel: StrictStr | None = None
+    success_url: ReturnAddress | None = None
+    cancel_url: ReturnAddress | None = None
 
 
 class ResourceCreate(Body):

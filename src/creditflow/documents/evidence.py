@@ -21,6 +21,15 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
     Table,
 )
 
+from creditflow.domain.catalog import currency_exponent
+from creditflow.domain.documents import format_money
+
+
+def _money(money: Mapping[str, Any]) -> str:
+    """`{"amount": 499, "currency": "USD"}` as a reviewer reads it: 4.99 USD."""
+    currency = str(money["currency"])
+    return format_money(int(money["amount"]), currency, currency_exponent(currency))
+
 
 def render_evidence_pdf(evidence: Mapping[str, Any]) -> bytes:
     styles = getSampleStyleSheet()
@@ -40,7 +49,8 @@ def render_evidence_pdf(evidence: Mapping[str, Any]) -> bytes:
             styles,
             [
                 ("Order", order["id"]),
-                ("Amount disputed", dispute["amount"]),
+                ("Amount disputed", _money(dispute["amount"])),
+                ("Dispute fee", _money(dispute["fee"])),
                 ("Status", dispute["status"]),
                 ("Customer", account["email"]),
                 ("Account", account["id"]),
@@ -55,7 +65,7 @@ def render_evidence_pdf(evidence: Mapping[str, Any]) -> bytes:
         _table(
             ["payment", "amount", "card fingerprint", "at"],
             [
-                [p["provider_payment_id"], p["amount"], p.get("fingerprint") or "", p["at"]]
+                [p["provider_payment_id"], _money(p["amount"]), p.get("fingerprint") or "", p["at"]]
                 for p in order["payments"]
             ],
         ),

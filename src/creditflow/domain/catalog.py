@@ -184,6 +184,15 @@ def _operation_name(value: str) -> str:
     return value
 
 
+def _web_address(value: str) -> str:
+    """Where people are sent back to: an absolute http(s) address with a host."""
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+        raise _invalid(
+            f'must be an absolute address such as "https://example.com/" (got "{value}")'
+        )
+    return value
+
+
 def _kind(value: object) -> GrantKind:
     if isinstance(value, str) and value in set(GrantKind):
         return GrantKind(value)
@@ -214,6 +223,7 @@ Positive = Annotated[StrictInt, Field(gt=0)]
 CreditCount = Annotated[StrictInt, Field(ge=0, le=MAX_CREDITS)]
 Text = Annotated[StrictStr, Field(min_length=1)]
 Code = Annotated[StrictStr, AfterValidator(_code)]
+WebAddress = Annotated[StrictStr, AfterValidator(_web_address)]
 
 
 class _Section(BaseModel):
@@ -233,6 +243,12 @@ class Site(_Section):
     """The sender of mail to customers, and the contact on invoices."""
     tax_id: Text | None = None
     """The seller's VAT or tax number, printed on invoices."""
+    url: WebAddress | None = None
+    """The site's own address: where a hosted checkout sends the customer back to."""
+    checkout_success_url: WebAddress | None = None
+    """After a paid hosted checkout (`url` when absent); the request may name its own."""
+    checkout_cancel_url: WebAddress | None = None
+    """After an abandoned hosted checkout (`url` when absent)."""
 
     @property
     def zone(self) -> ZoneInfo:

@@ -57,9 +57,16 @@ class InvalidSignature(CreditflowError):
 
 
 class ProviderUnavailable(CreditflowError):
-    """The payment provider could not be reached or refused the call; nothing was lost."""
+    """The payment provider could not be reached or answered with a passing error; nothing was
+    lost: the call is kept and asked for again."""
 
     code = "provider_unavailable"
+
+
+class ProviderRefused(CreditflowError):
+    """The payment provider refused the call for good (or every retry failed)."""
+
+    code = "provider_refused"
 
 
 class NotFound(CreditflowError):

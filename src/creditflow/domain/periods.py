@@ -37,6 +37,12 @@ def cycle_index_at(anchor: datetime, instant: datetime) -> int:
     return months
 
 
+def period_at(anchor: datetime, months: int, instant: datetime) -> tuple[datetime, datetime]:
+    """The billing period of `months` months, counted from the anchor, that holds `instant`."""
+    period = cycle_index_at(anchor, instant) // months
+    return add_months(anchor, period * months), add_months(anchor, (period + 1) * months)
+
+
 def local_day(instant: datetime, zone: ZoneInfo) -> date:
     return instant.astimezone(zone).date()
 

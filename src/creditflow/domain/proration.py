@@ -50,10 +50,16 @@ def prorate_upgrade(
     period: tuple[datetime, datetime],
     cycle: tuple[datetime, datetime],
     now: datetime,
+    new_period: tuple[datetime, datetime] | None = None,
 ) -> Proration:
+    """`new_period` is the period the change moves into when it changes the interval (rule 25:
+    month to year): what the new price buys of it, less what is left unused of the old price.
+    With one interval that is rule 10's (new price - old price) x f, exactly. Never negative:
+    a change never pays money back."""
     fraction = time_left(*period, now)
+    new_fraction = fraction if new_period is None else time_left(*new_period, now)
     cycle_fraction = time_left(*cycle, now)
-    charge = max(round_half_up((new_price - old_price) * fraction), 0)
+    charge = max(round_half_up(new_price * new_fraction - old_price * fraction), 0)
     credits = max(math.floor((new_credits - old_credits) * cycle_fraction), 0)
     return Proration(fraction, cycle_fraction, charge, credits)
 

@@ -55,6 +55,12 @@ class PaymentProvider(Protocol):
         ...
 
 
+class Refunder(Protocol):
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund all or part of a payment, with the provider's idempotency where it has one."""
+        ...
+
+
 class ProviderAdapter(Protocol):
     """A real payment provider (Stripe, Paddle, Creem): its checkouts, refunds and webhooks.
 

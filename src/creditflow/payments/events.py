@@ -84,9 +84,10 @@ class CheckoutRequest:
     """`payment` (a pack or add-on) or `subscription` (a plan)."""
     product_ref: str
     """Our product code (pack or plan code, or `addon`)."""
+    success_url: str
+    """Where the provider sends the customer after paying (the request's, or `[site]`'s)."""
+    cancel_url: str
     interval: str | None = None
-    success_url: str = "https://example.invalid/success"
-    cancel_url: str = "https://example.invalid/cancel"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,12 @@
-"""The `test` provider: pays at once, or declines, per account (`test-payment-behavior`)."""
+"""The `test` provider: pays at once, or declines, per account (`test-payment-behavior`);
+refunds at once."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from creditflow.payments.base import ChargeOutcome, ChargeRequest
+from creditflow.payments.events import RefundRequest, RefundResult
 
 if TYPE_CHECKING:
     from creditflow.store.uow import UnitOfWork
@@ -24,3 +26,8 @@ class TestPaymentProvider:
                 message="The test provider declines this account's charges.",
             )
         return ChargeOutcome("succeeded", payment_id=f"test_{request.idempotency_key}")
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        return RefundResult(
+            provider_refund_id=f"test_{request.idempotency_key}", status="succeeded"
+        )

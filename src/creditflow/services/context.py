@@ -1,4 +1,4 @@
-"""What every use case needs: the database, the one clock, the catalog, and who to tell."""
+"""What every use case needs: the database, the one clock, the catalog, the providers."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from pydantic import BaseModel
-
 from creditflow.clock import Clock
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.ledger import Transfer
-from creditflow.payments.base import PaymentProvider
-from creditflow.services.idempotency import IdempotencyKey, recall, remember
+from creditflow.jobs.files import FileStore
+from creditflow.payments.base import PaymentProvider, ProviderAdapter, Refunder
+from creditflow.payments.errors import ProviderError
+from creditflow.payments.test_provider import TestPaymentProvider
 from creditflow.store.connections import Connections
 from creditflow.store.uow import UnitOfWork
 
-M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
 
 
@@ -29,8 +28,11 @@ class ServiceContext:
     connections: Connections
     clock: Clock
     catalog: Catalog
+    files: FileStore
     providers: dict[str, PaymentProvider] = field(default_factory=dict)
-    """Payment providers by name (`test`, and those configured)."""
+    """How an order is charged, by provider name (`test`, and those configured)."""
+    adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
+    """The APIs of the hosted providers configured here (checkouts, refunds, webhooks)."""
     on_posted: Callable[[Sequence[Transfer]], None] = field(default=_ignore)
     """Told of every committed transfer (metrics count credits granted and spent by kind)."""
 
@@ -49,31 +51,11 @@ class ServiceContext:
             self.on_posted(uow.posted)
         return result
 
-    def run(
-        self,
-        use_case: Callable[[UnitOfWork], M],
-        *,
-        result_type: type[M],
-        idempotency: IdempotencyKey | None = None,
-    ) -> M:
-        """Run a writing use case in one transaction, at most once per idempotency key.
-
-        A repeat of a key gives back the stored result; when two callers race with one key on
-        PostgreSQL, the loser's transaction is rolled back and retried as a replay.
-        """
-        for _ in range(3):
-            with self.writing() as uow:
-                if idempotency is not None:
-                    stored = recall(uow, idempotency, result_type)
-                    if stored is not None:
-                        return stored
-                result = use_case(uow)
-                if idempotency is not None and not remember(
-                    uow, idempotency, result, now=self.clock.now()
-                ):
-                    continue
-                uow.commit()
-            if uow.posted:
-                self.on_posted(uow.posted)
-            return result
-        raise RuntimeError("idempotency key kept changing hands")  # pragma: no cover
+    def refunder(self, provider: str) -> Refunder:
+        if provider == "test":
+            test = self.providers.get("test")
+            return test if isinstance(test, TestPaymentProvider) else TestPaymentProvider()
+        adapter = self.adapters.get(provider)
+        if adapter is None:
+            raise ProviderError(f"The {provider} provider is not configured here.")
+        return adapter

@@ -14,7 +14,7 @@ from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound
 from creditflow.services import disputes
 from creditflow.services.credit_usage import order_grants, order_usage
-from creditflow.services.views import DisputeView
+from creditflow.services.views import DisputeView, Money
 from creditflow.store.refunds import DisputeRecord
 from creditflow.store.uow import UnitOfWork
 
@@ -57,7 +57,7 @@ def open_case(
         subject_id=record.id,
         detail={"order_id": order.id},
     )
-    return dispute_view(record)
+    return dispute_view(uow, record)
 
 
 def close_case(
@@ -78,11 +78,11 @@ def close_case(
         subject_id=record.id,
         detail={"outcome": outcome},
     )
-    return dispute_view(closed)
+    return dispute_view(uow, closed)
 
 
 def get_case(uow: UnitOfWork, *, dispute_id: str) -> DisputeView:
-    return dispute_view(_require(uow, dispute_id))
+    return dispute_view(uow, _require(uow, dispute_id))
 
 
 def evidence(uow: UnitOfWork, *, dispute_id: str) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def evidence(uow: UnitOfWork, *, dispute_id: str) -> dict[str, Any]:
         )
     usage = order_usage(uow, order)
     return {
-        "dispute": dispute_view(record).model_dump(mode="json"),
+        "dispute": dispute_view(uow, record).model_dump(mode="json"),
         "account": {
             "id": account.id,
             "external_id": account.external_id,
@@ -137,13 +137,12 @@ def evidence(uow: UnitOfWork, *, dispute_id: str) -> dict[str, Any]:
         "order": {
             "id": order.id,
             "kind": order.kind,
-            "total": order.total,
-            "currency": order.currency,
+            "total": {"amount": order.total, "currency": order.currency},
             "paid_at": order.paid_at,
             "payments": [
                 {
                     "provider_payment_id": p.provider_payment_id,
-                    "amount": p.amount,
+                    "amount": {"amount": p.amount, "currency": order.currency},
                     "fingerprint": p.fingerprint,
                     "at": p.created_at,
                 }
@@ -151,7 +150,11 @@ def evidence(uow: UnitOfWork, *, dispute_id: str) -> dict[str, Any]:
                 if p.status == "succeeded"
             ],
             "items": [
-                {"description": i.description, "credits": i.credits, "amount": i.amount}
+                {
+                    "description": i.description,
+                    "credits": i.credits,
+                    "amount": {"amount": i.amount, "currency": order.currency},
+                }
                 for i in uow.orders.items(order.id)
             ],
         },
@@ -169,15 +172,17 @@ def evidence(uow: UnitOfWork, *, dispute_id: str) -> dict[str, Any]:
     }
 
 
-def dispute_view(record: DisputeRecord) -> DisputeView:
+def dispute_view(uow: UnitOfWork, record: DisputeRecord) -> DisputeView:
+    order = uow.orders.get(record.order_id)
+    assert order is not None
     return DisputeView(
         id=record.id,
         order_id=record.order_id,
         account_id=record.account_id,
         provider=record.provider,
         status=record.status,
-        amount=record.amount,
-        fee=record.fee,
+        amount=Money(amount=record.amount, currency=order.currency),
+        fee=Money(amount=record.fee, currency=order.currency),
         credits_revoked=record.credits_revoked,
         created_at=record.created_at,
         closed_at=record.closed_at,

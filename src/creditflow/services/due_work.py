@@ -18,6 +18,7 @@ from creditflow.services.credits import EXPIRE_GRANT
 from creditflow.services.expiry import expire_grant
 from creditflow.services.holds import RELEASE_HOLD, release_timed_out_hold
 from creditflow.services.jobs import JOB_TIMEOUT, time_out_job
+from creditflow.services.provider_calls import PROVIDER_CALL, claim_due_call, send_call
 from creditflow.services.refund_requests import REFUND_OVERDUE, flag_overdue
 from creditflow.services.subscriptions import (
     INCOMPLETE_EXPIRY,
@@ -63,6 +64,13 @@ HANDLERS: dict[str, DueHandler] = {
 }
 RETRY_AFTER = timedelta(minutes=5)
 
+Callout = Callable[[ServiceContext, str], object]
+CALLOUTS: dict[str, Callout] = {
+    PROVIDER_CALL: lambda context, call_id: send_call(context, call_id),
+}
+"""Due work that calls out over the network: taken off the queue in a transaction (and due
+again a little later, in case this server dies), then worked with no transaction open."""
+
 
 def run_due_work(
     context: ServiceContext,
@@ -80,6 +88,11 @@ def run_due_work(
     while limit is None or processed < limit:
         try:
             item = context.run_plain(lambda uow: _work_next(context, uow, until, test_clock))
+            if item is not None and item.task in CALLOUTS:
+                try:
+                    CALLOUTS[item.task](context, item.subject_id)
+                except Exception as error:
+                    raise DueWorkFailed(item) from error
         except DueWorkFailed as failure:
             if test_clock is not None:
                 raise  # under the test clock a failure is a bug to see, not to skip
@@ -113,6 +126,9 @@ def _work_next(
     # Taken off the queue first: the handler may queue the same task for the same subject again
     # (a retry, the next cycle); a failure rolls both back.
     uow.due_work.done(item)
+    if item.task in CALLOUTS:
+        claim_due_call(uow, call_id=item.subject_id, now=context.clock.now())
+        return item
     handler = HANDLERS.get(item.task)
     if handler is None:
         log.error("no handler for due work %s (%s); dropping it", item.task, item.subject_id)

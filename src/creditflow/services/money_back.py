@@ -12,16 +12,18 @@ from datetime import datetime
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound
 from creditflow.ids import new_id
-from creditflow.services import notices
+from creditflow.payments.events import RefundRequest
+from creditflow.services import notices, provider_calls
 from creditflow.services.credit_usage import order_grants
 from creditflow.services.credits import revoke_grants
 from creditflow.services.documents import issue_credit_note
+from creditflow.services.orders import refund_view_of
+from creditflow.services.subscriptions import end_plan_now, undo_upgrade
+from creditflow.services.views import RefundView
 from creditflow.store.orders import OrderRecord
-from creditflow.store.refunds import FINAL, RefundRecord
+from creditflow.store.provider_calls import ProviderCallRecord
+from creditflow.store.refunds import FINAL, RUNNING_TOTAL, RefundRecord
 from creditflow.store.uow import UnitOfWork
-
-RUNNING_TOTAL = "total:"
-"""Prefix of the record that keeps a provider's running refund total for one payment."""
 
 
 def record_refund(
@@ -119,8 +121,9 @@ def settle_order_status(
     A function of the facts, not of their order: disputed while a chargeback is open; refunded
     when everything went back (duplicate charges first) or a chargeback was lost;
     partially_refunded when some did; paid otherwise. An order disputed, or refunded, keeps no
-    credits; an account with a chargeback open or lost is suspended. Every increase of the money
-    given back gets a credit note.
+    credits, and one refunded in full gives back what else it gave (`take_back_order`); an
+    account with a chargeback open or lost is suspended. Every increase of the money given back
+    gets a credit note.
     """
     order = uow.orders.get(order_id, for_update=True)
     if order is None:
@@ -145,7 +148,9 @@ def settle_order_status(
         status = "paid"
     if status != order.status:
         uow.orders.set_status(order.id, status=status, paid_at=order.paid_at)
-    if status in ("disputed", "refunded"):
+    if status == "refunded" and refunded >= order.total > 0:
+        take_back_order(uow, order, reason=f"order {order.id} refunded", now=now)
+    elif status in ("disputed", "refunded"):  # a chargeback open, or lost
         revoked = revoke_order_credits(uow, order, reason=f"order {order.id} {status}", now=now)
         if revoked and open_dispute is not None:
             uow.disputes.add_revoked(open_dispute.id, revoked)
@@ -153,6 +158,21 @@ def settle_order_status(
     settled = uow.orders.get(order.id)
     assert settled is not None
     return settled
+
+
+def take_back_order(uow: UnitOfWork, order: OrderRecord, *, reason: str, now: datetime) -> None:
+    """What a refunded order gave is taken back, whichever way the refund came (rule 24).
+
+    A pack's or add-on's credits that are left; a plan's first or renewal order ends the plan
+    at once with the period's credits (source 003); an upgrade's order puts the plan it came
+    from back for the rest of the period and takes the upgrade's credits. Safe to repeat.
+    """
+    if order.kind == "upgrade":
+        undo_upgrade(uow, order=order, reason=reason, now=now)
+        return
+    revoke_order_credits(uow, order, reason=reason, now=now)
+    if order.kind in ("subscription", "renewal") and order.subscription_id:
+        end_plan_now(uow, subscription_id=order.subscription_id, now=now)
 
 
 def revoke_order_credits(uow: UnitOfWork, order: OrderRecord, *, reason: str, now: datetime) -> int:
@@ -209,9 +229,11 @@ def _credit_note_for_new_refunds(
 def start_refund(
     uow: UnitOfWork, *, order_id: str, amount: int | None, reason: str, now: datetime
 ) -> RefundRecord:
-    """A refund we ask the provider for: recorded `pending` before the call goes out.
+    """A refund we ask the provider for: recorded `pending`, with its provider call, in the
+    caller's transaction; the call is made after the commit (services.provider_calls).
 
-    Its id is the provider's idempotency key, so a retried call cannot refund twice.
+    The provider's idempotency key is derived from the refund's id, so no retry of the call can
+    refund twice. No refund while a chargeback is open, nor after one was lost (rule 23).
     """
     order = uow.orders.get(order_id, for_update=True)
     if order is None:
@@ -220,6 +242,7 @@ def start_refund(
         raise Conflict(
             f"Order {order.id} is not paid; there is nothing to refund.", code="order_not_paid"
         )
+    _refuse_if_charged_back(uow, order)
     records = uow.refunds.of_order(order.id)
     given = refunded_amount(records) + sum(r.amount for r in records if r.status == "pending")
     payments = [p for p in uow.orders.payments(order.id) if p.status == "succeeded"]
@@ -248,7 +271,40 @@ def start_refund(
         updated_at=now,
     )
     uow.refunds.add(record)
+    provider_calls.record_refund(
+        uow,
+        refund_id=record.id,
+        provider=order.provider,
+        request=RefundRequest(
+            order_id=order.id,
+            payment_id=payment.provider_payment_id,
+            amount=amount,
+            currency=order.currency,
+            reason=reason,
+            idempotency_key=f"refund-{record.id}",
+        ),
+        now=now,
+    )
     return record
+
+
+def _refuse_if_charged_back(uow: UnitOfWork, order: OrderRecord) -> None:
+    """The chargeback already takes the money back (rule 23; Stripe: `charge_disputed`)."""
+    for dispute in uow.disputes.of_order(order.id):
+        if dispute.status == "open":
+            raise Conflict(
+                f"Order {order.id} has an open chargeback ({dispute.id}): the bank is already "
+                "taking the money back, so it cannot be refunded until the dispute is closed.",
+                code="order_disputed",
+                dispute_id=dispute.id,
+            )
+        if dispute.status == "lost":
+            raise Conflict(
+                f"Order {order.id} lost its chargeback ({dispute.id}): the bank gave the money "
+                "back, so nothing of that payment is left to refund.",
+                code="order_disputed",
+                dispute_id=dispute.id,
+            )
 
 
 def finish_refund(
@@ -277,3 +333,47 @@ def finish_refund(
     finished = uow.refunds.get(record.id)
     assert finished is not None
     return finished
+
+
+def refund_view(uow: UnitOfWork, refund_id: str) -> RefundView:
+    record = uow.refunds.get(refund_id)
+    if record is None:
+        raise NotFound(f"No refund with id {refund_id!r}.", refund_id=refund_id)
+    order = uow.orders.get(record.order_id)
+    assert order is not None
+    return refund_view_of(record, order.currency)
+
+
+def _refund_answered(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    call: ProviderCallRecord,
+    answer: provider_calls.Answer,
+    now: datetime,
+) -> None:
+    finish_refund(
+        uow,
+        catalog=catalog,
+        refund_id=call.subject_id,
+        provider_refund_id=str(answer["provider_refund_id"]),
+        status=str(answer["status"]),
+        now=now,
+    )
+
+
+def _refund_failed(
+    uow: UnitOfWork, catalog: Catalog, call: ProviderCallRecord, now: datetime
+) -> None:
+    finish_refund(
+        uow,
+        catalog=catalog,
+        refund_id=call.subject_id,
+        provider_refund_id=None,
+        status="failed",
+        now=now,
+    )
+
+
+provider_calls.on_outcome(
+    "refund", provider_calls.OutcomeHandlers(succeeded=_refund_answered, failed=_refund_failed)
+)

@@ -16,8 +16,10 @@ from creditflow.domain.errors import Conflict, Forbidden, InvalidRequest, NotFou
 from creditflow.domain.kinds import MAX_CREDITS, GrantKind
 from creditflow.ids import new_id
 from creditflow.payments.base import ChargeOutcome, ChargeRequest, PaymentProvider
+from creditflow.payments.hosted import HostedProvider
 from creditflow.services import notices
 from creditflow.services.accounts import require_account
+from creditflow.services.checkouts import record_hosted_checkout, return_addresses
 from creditflow.services.credits import grant_credits, validate_channel
 from creditflow.services.documents import issue_invoice, order_tax
 from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
@@ -27,8 +29,10 @@ from creditflow.services.views import (
     OrderView,
     Page,
     PaymentView,
+    RefundView,
 )
 from creditflow.store.orders import OrderItem, OrderRecord, PaymentRecord
+from creditflow.store.refunds import RUNNING_TOTAL, RefundRecord
 from creditflow.store.uow import UnitOfWork
 
 Fulfilment = Callable[[UnitOfWork, Catalog, OrderRecord, datetime], None]
@@ -55,10 +59,18 @@ def checkout(
     credits: int | None = None,
     provider: str | None = None,
     channel: str | None = None,
+    success_url: str | None = None,
+    cancel_url: str | None = None,
 ) -> OrderView:
-    """An order for a pack or for add-on credits, charged at once through its provider."""
+    """An order for a pack or for add-on credits, charged at once through its provider; a
+    hosted provider's checkout is recorded here and opened after the commit."""
     account = require_account(uow, account_id, for_update=True)
     payment_provider = pick_provider(providers, provider)
+    return_to = (
+        return_addresses(catalog, success_url=success_url, cancel_url=cancel_url)
+        if isinstance(payment_provider, HostedProvider)
+        else None
+    )
     order_channel = validate_channel(catalog, channel, allow_any=False) or (
         catalog.credits.default_channel
     )
@@ -91,7 +103,11 @@ def checkout(
         provider=payment_provider.name,
         channel=order_channel.value if order_channel else None,
     )
-    charge_order(uow, catalog=catalog, provider=payment_provider, order=order, now=now)
+    outcome = charge_order(uow, catalog=catalog, provider=payment_provider, order=order, now=now)
+    if outcome.status == "pending" and return_to is not None:
+        record_hosted_checkout(
+            uow, catalog=catalog, order=order, interval=None, return_to=return_to, now=now
+        )
     return order_view(uow, order.id)
 
 
@@ -378,6 +394,24 @@ def order_view(uow: UnitOfWork, order_id: str) -> OrderView:
             for p in payments
         ],
         duplicate_charge=any(p.duplicate for p in payments),
+        refunds=[
+            refund_view_of(r, order.currency)
+            for r in uow.refunds.of_order(order.id)
+            if not (r.provider_refund_id or "").startswith(RUNNING_TOTAL)
+        ],
+    )
+
+
+def refund_view_of(record: RefundRecord, currency: str) -> RefundView:
+    return RefundView(
+        id=record.id,
+        order_id=record.order_id,
+        amount=Money(amount=record.amount, currency=currency),
+        status=record.status,
+        provider=record.provider,
+        provider_refund_id=record.provider_refund_id,
+        reason=record.reason,
+        created_at=record.created_at,
     )
 
 

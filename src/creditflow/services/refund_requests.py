@@ -24,19 +24,19 @@ from creditflow.ids import new_id
 from creditflow.jobs.files import FileStore
 from creditflow.services.credits import grant_credits
 from creditflow.services.mail import enqueue_mail
-from creditflow.services.money_back import revoke_order_credits, start_refund
+from creditflow.services.money_back import start_refund, take_back_order
 from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
 from creditflow.services.refund_facts import gather_facts
 from creditflow.services.views import (
     DecisionView,
     EvidenceItem,
+    Money,
     Page,
     RecommendationView,
     RefundRequestView,
     RuleView,
 )
 from creditflow.store.refund_requests import OpenRequestExists, RefundRequestRecord
-from creditflow.store.refunds import RefundRecord
 from creditflow.store.uow import UnitOfWork
 
 REFUND_OVERDUE = "refund_overdue"
@@ -141,7 +141,7 @@ def submit_request(
         },
         now,
     )
-    return request_view(record)
+    return request_view(uow, record)
 
 
 def decide_request(
@@ -155,9 +155,9 @@ def decide_request(
     decided_by: str,
     amount: int | None = None,
     credits: int | None = None,
-) -> tuple[RefundRequestView, RefundRecord | None]:
+) -> RefundRequestView:
     """Record support's decision and do what it says; an approval's refund is started here
-    (recorded `pending`) and asked of the provider by the caller after the commit."""
+    (recorded `pending` with its provider call), and asked for after the commit."""
     try:
         chosen = Outcome(outcome)
     except ValueError:
@@ -192,8 +192,7 @@ def decide_request(
         )
         amount = refund.amount
         if not duplicate_only:  # giving back a duplicate charge keeps what was bought
-            revoke_order_credits(uow, order, reason=f"refund request {record.id}", now=now)
-            _end_plan(uow, order.subscription_id, now)
+            take_back_order(uow, order, reason=f"refund request {record.id}", now=now)
     elif chosen in (Outcome.REPLACEMENT_CREDITS, Outcome.FREE_RETRY):
         credits = _credits_to_give(uow, chosen, record, credits, recommended)
         grant_credits(
@@ -246,7 +245,7 @@ def decide_request(
         },
         now,
     )
-    return request_view(decided), refund
+    return request_view(uow, decided)
 
 
 def flag_overdue(uow: UnitOfWork, *, now: datetime, request_id: str) -> None:
@@ -260,7 +259,7 @@ def get_request(uow: UnitOfWork, *, request_id: str) -> RefundRequestView:
     record = uow.refund_requests.get(request_id)
     if record is None:
         raise NotFound(f"No refund request with id {request_id!r}.", request_id=request_id)
-    return request_view(record)
+    return request_view(uow, record)
 
 
 def list_requests(
@@ -273,12 +272,22 @@ def list_requests(
     rows = uow.refund_requests.page(
         status=status, before_seq=decode_int_cursor(cursor, "refund_requests"), limit=size + 1
     )
-    return page_of(rows, size=size, kind="refund_requests", view=request_view)
+    return page_of(
+        rows, size=size, kind="refund_requests", view=lambda record: request_view(uow, record)
+    )
 
 
-def request_view(record: RefundRequestRecord) -> RefundRequestView:
+def request_view(uow: UnitOfWork, record: RefundRequestRecord) -> RefundRequestView:
     recommended = json.loads(record.recommendation)
     decision = json.loads(record.decision) if record.decision else None
+    order = uow.orders.get(record.order_id)
+    assert order is not None
+
+    def money(amount: int | None) -> Money | None:
+        return None if amount is None else Money(amount=amount, currency=order.currency)
+
+    if decision is not None:
+        decision["amount"] = money(decision.get("amount"))
     return RefundRequestView(
         id=record.id,
         order_id=record.order_id,
@@ -292,7 +301,7 @@ def request_view(record: RefundRequestRecord) -> RefundRequestView:
         overdue=record.overdue,
         recommendation=RecommendationView(
             outcome=recommended["outcome"],
-            amount=recommended.get("amount"),
+            amount=money(recommended.get("amount")),
             credits=recommended.get("credits"),
             rules=[RuleView(**rule) for rule in recommended["rules"]],
         ),
@@ -368,15 +377,6 @@ def _credits_to_give(
             field="credits",
         )
     return int(credits)
-
-
-def _end_plan(uow: UnitOfWork, subscription_id: str | None, now: datetime) -> None:
-    """A refunded subscription order ends its plan at once (source 003)."""
-    if not subscription_id:
-        return
-    subscription = uow.subscriptions.get(subscription_id)
-    if subscription is not None and subscription.status != "ended":
-        uow.subscriptions.save(subscription.evolve(status="ended", ended_at=now))
 
 
 def _open_exists(order_id: str, request_id: str | None) -> Conflict:

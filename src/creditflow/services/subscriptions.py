@@ -14,13 +14,16 @@ from datetime import datetime, timedelta
 from creditflow.domain.catalog import Catalog, Plan
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound, PaymentDeclined
 from creditflow.domain.kinds import GrantKind
-from creditflow.domain.periods import MONTHS_PER_INTERVAL, add_months, cycle_index_at
-from creditflow.domain.proration import prorate_upgrade
+from creditflow.domain.periods import MONTHS_PER_INTERVAL, add_months, cycle_index_at, period_at
+from creditflow.domain.plan_changes import ChangeKind, classify_change
+from creditflow.domain.proration import Proration, prorate_upgrade
 from creditflow.ids import new_id
 from creditflow.payments.base import PaymentProvider
+from creditflow.payments.hosted import HostedProvider
 from creditflow.services import notices
 from creditflow.services.accounts import require_account
-from creditflow.services.credits import EXPIRE_GRANT, grant_credits
+from creditflow.services.checkouts import record_hosted_checkout, return_addresses
+from creditflow.services.credits import EXPIRE_GRANT, grant_credits, revoke_grants
 from creditflow.services.orders import (
     charge_order,
     create_order,
@@ -29,6 +32,7 @@ from creditflow.services.orders import (
     record_payment,
 )
 from creditflow.services.views import (
+    GrantView,
     Money,
     PlanChangeView,
     ProrationView,
@@ -36,7 +40,7 @@ from creditflow.services.views import (
     SubscriptionView,
 )
 from creditflow.store.orders import OrderItem, OrderRecord
-from creditflow.store.subscriptions import LIVE, SubscriptionRecord
+from creditflow.store.subscriptions import LIVE, PlanChangeRecord, SubscriptionRecord
 from creditflow.store.uow import UnitOfWork
 
 SUBSCRIPTION_CYCLE = "subscription_cycle"
@@ -61,11 +65,18 @@ def subscribe(
     plan: str,
     interval: str,
     provider: str | None = None,
+    success_url: str | None = None,
+    cancel_url: str | None = None,
 ) -> SubscriptionView:
     account = require_account(uow, account_id, for_update=True)
     chosen = _plan(catalog, plan)
     price = _price(catalog, chosen, interval)
     payment_provider = pick_provider(providers, provider)
+    return_to = (
+        return_addresses(catalog, success_url=success_url, cancel_url=cancel_url)
+        if isinstance(payment_provider, HostedProvider)
+        else None
+    )
     current = uow.subscriptions.current(account.id)
     if current is not None and current.status in LIVE:
         raise Conflict(
@@ -113,6 +124,10 @@ def subscribe(
         uow.due_work.schedule(
             task=INCOMPLETE_EXPIRY, subject_id=record.id, due_at=now + INCOMPLETE_FOR, now=now
         )
+    if outcome.status == "pending" and return_to is not None:
+        record_hosted_checkout(
+            uow, catalog=catalog, order=order, interval=interval, return_to=return_to, now=now
+        )
     return subscription_view(_require(uow, record.id))
 
 
@@ -143,14 +158,72 @@ def _renew(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: datetime)
 
 @fulfils("upgrade")
 def _upgrade(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: datetime) -> None:
+    """A paid upgrade: the new plan (and interval) at once, with its prorated credits."""
     record = _require(uow, order.subscription_id or "")
+    change = uow.plan_changes.of_order(order.id)
+    assert change is not None
     [item] = uow.orders.items(order.id)
-    record = record.evolve(plan=item.product, scheduled_plan=None)
+    start, end = period_at(record.anchor, MONTHS_PER_INTERVAL[change.to_interval], now)
+    record = record.evolve(
+        plan=change.to_plan,
+        interval=change.to_interval,
+        current_period_start=start,
+        current_period_end=end,
+        scheduled_plan=None,
+    )
     uow.subscriptions.save(record)
     if item.credits:
-        _grant_plan_credits(
+        grant = _grant_plan_credits(
             uow, catalog, record, item.credits, now, reason=f"upgrade to {item.product}"
         )
+        uow.plan_changes.set_grant(change.id, grant.id)
+
+
+def undo_upgrade(uow: UnitOfWork, *, order: OrderRecord, reason: str, now: datetime) -> None:
+    """A refunded upgrade (rule 24): the plan and interval it came from for the rest of the
+    period (its entitlements and renewal price with them), and the upgrade's credits taken.
+
+    Once only. If another change was made on top of it since, only the credits are taken.
+    """
+    change = uow.plan_changes.of_order(order.id)
+    if change is None or change.undone_at is not None:
+        return
+    uow.plan_changes.mark_undone(change.id, now)
+    if change.grant_id:
+        revoke_grants(
+            uow,
+            account_id=order.account_id,
+            grant_ids={change.grant_id},
+            reason=reason,
+            reference=order.id,
+            now=now,
+        )
+    record = _require(uow, change.subscription_id)
+    latest = uow.plan_changes.latest_of(record.id)
+    on_top = latest is not None and latest.id != change.id and latest.undone_at is None
+    if record.status == "ended" or on_top or record.plan != change.to_plan:
+        return
+    start, end = period_at(record.anchor, MONTHS_PER_INTERVAL[change.from_interval], now)
+    uow.subscriptions.save(
+        record.evolve(
+            plan=change.from_plan,
+            interval=change.from_interval,
+            current_period_start=start,
+            current_period_end=end,
+            scheduled_interval=None
+            if record.scheduled_interval == change.from_interval
+            else record.scheduled_interval,
+        )
+    )
+
+
+def end_plan_now(uow: UnitOfWork, *, subscription_id: str, now: datetime) -> None:
+    """A refunded plan order ends its plan at once (source 003); no renewal follows."""
+    record = uow.subscriptions.get(subscription_id)
+    if record is not None and record.status != "ended":
+        uow.subscriptions.save(record.evolve(status="ended", ended_at=now))
+        uow.due_work.cancel(task=SUBSCRIPTION_CYCLE, subject_id=record.id)
+        uow.due_work.cancel(task=SUBSCRIPTION_RETRY, subject_id=record.id)
 
 
 def _start_cycle(
@@ -162,12 +235,11 @@ def _start_cycle(
     rollover_from: datetime | None,
 ) -> None:
     """Enter the period and monthly cycle that contain `now`, and grant the cycle's credits."""
-    months = MONTHS_PER_INTERVAL[record.interval]
     cycle = cycle_index_at(record.anchor, now)
-    period = cycle // months
+    start, end = period_at(record.anchor, MONTHS_PER_INTERVAL[record.interval], now)
     record = record.evolve(
-        current_period_start=add_months(record.anchor, period * months),
-        current_period_end=add_months(record.anchor, (period + 1) * months),
+        current_period_start=start,
+        current_period_end=end,
         cycle_start=add_months(record.anchor, cycle),
         cycle_end=add_months(record.anchor, cycle + 1),
     )
@@ -207,8 +279,8 @@ def _grant_plan_credits(
     now: datetime,
     *,
     reason: str,
-) -> None:
-    grant_credits(
+) -> GrantView:
+    return grant_credits(
         uow,
         catalog=catalog,
         now=now,
@@ -242,8 +314,14 @@ def run_cycle(
         uow.subscriptions.save(record.evolve(status="ended", ended_at=now))
         notices.subscription_ended(uow, catalog=catalog, subscription=record, now=now)
         return
-    if record.scheduled_plan:  # rule 11: a downgrade takes effect at the period end
-        record = record.evolve(plan=record.scheduled_plan, scheduled_plan=None)
+    if record.scheduled_plan or record.scheduled_interval:
+        # Rules 11 and 25: a downgrade, or year to month, takes effect at the period end.
+        record = record.evolve(
+            plan=record.scheduled_plan or record.plan,
+            interval=record.scheduled_interval or record.interval,
+            scheduled_plan=None,
+            scheduled_interval=None,
+        )
         uow.subscriptions.save(record)
     _charge_renewal(uow, catalog, providers, record, now)
 
@@ -365,8 +443,12 @@ def change_plan(
     providers: dict[str, PaymentProvider],
     now: datetime,
     subscription_id: str,
-    plan: str,
+    plan: str | None = None,
+    interval: str | None = None,
 ) -> PlanChangeView:
+    """Rules 10, 11 and 25: classified by rank, then interval; an upgrade is paid now."""
+    if plan is None and interval is None:
+        raise InvalidRequest("Give the plan, the interval, or both, to change to.", field="plan")
     record = _live(uow, subscription_id, "changed")
     if record.status != "active":
         raise Conflict(
@@ -374,22 +456,66 @@ def change_plan(
             code="subscription_not_active",
         )
     require_account(uow, record.account_id, for_update=True)
-    current, target = _plan(catalog, record.plan), _plan(catalog, plan)
-    if target.code == current.code:
-        raise Conflict(f"Subscription {record.id} is already on {current.code}.", code="same_plan")
-    new_price = _price(catalog, target, record.interval)
-    if target.rank > current.rank:
-        return _upgrade_now(uow, catalog, providers, record, current, target, new_price, now)
-    policy = catalog.subscriptions.downgrade if catalog.subscriptions else "at_period_end"
-    if policy == "not_allowed":
+    current, target = _plan(catalog, record.plan), _plan(catalog, plan or record.plan)
+    new_interval = interval or record.interval
+    _price(catalog, target, new_interval)  # refuses an interval the plan is not sold on
+    if (target.code, new_interval) == (current.code, record.interval):
         raise Conflict(
-            f"{target.name} is a lower tier: cancel, let {current.name} run out, then subscribe "
-            "to it.",
-            code="downgrade_not_allowed",
+            f"Subscription {record.id} is already on {current.code}, billed every "
+            f"{record.interval}.",
+            code="same_plan",
         )
-    uow.subscriptions.save(record.evolve(scheduled_plan=target.code))
-    return PlanChangeView(
-        subscription=subscription_view(_require(uow, record.id)), proration=None, order_id=None
+    kind = classify_change(
+        current_rank=current.rank,
+        current_interval=record.interval,
+        target_rank=target.rank,
+        target_interval=new_interval,
+    )
+    if kind is ChangeKind.DOWNGRADE:
+        policy = catalog.subscriptions.downgrade if catalog.subscriptions else "at_period_end"
+        if policy == "not_allowed":
+            raise Conflict(
+                f"{target.name} is a lower tier: cancel, let {current.name} run out, then "
+                "subscribe to it.",
+                code="downgrade_not_allowed",
+            )
+    if kind in (ChangeKind.DOWNGRADE, ChangeKind.AT_PERIOD_END):
+        uow.subscriptions.save(
+            record.evolve(
+                scheduled_plan=target.code if target.code != current.code else None,
+                scheduled_interval=new_interval if new_interval != record.interval else None,
+            )
+        )
+        return PlanChangeView(
+            subscription=subscription_view(_require(uow, record.id)),
+            proration=None,
+            order_id=None,
+        )
+    now_interval = record.interval if kind is ChangeKind.UPGRADE_THEN_MONTHLY else new_interval
+    change = _upgrade_now(uow, catalog, providers, record, target, now_interval, now)
+    upgraded = _require(uow, record.id)
+    later = "month" if kind is ChangeKind.UPGRADE_THEN_MONTHLY else None
+    if upgraded.scheduled_interval != later:
+        uow.subscriptions.save(upgraded.evolve(scheduled_interval=later))
+    return change.model_copy(update={"subscription": subscription_view(_require(uow, record.id))})
+
+
+def preview_change(
+    catalog: Catalog, record: SubscriptionRecord, *, plan: str, interval: str, now: datetime
+) -> Proration:
+    """What an immediate change to `plan` billed every `interval` costs now, and grants."""
+    current, target = _plan(catalog, record.plan), _plan(catalog, plan)
+    months = MONTHS_PER_INTERVAL[interval]
+    same_interval = interval == record.interval
+    return prorate_upgrade(
+        old_price=_price(catalog, current, record.interval),
+        new_price=_price(catalog, target, interval),
+        old_credits=current.monthly_credits,
+        new_credits=target.monthly_credits,
+        period=(record.current_period_start, record.current_period_end),
+        new_period=None if same_interval else period_at(record.anchor, months, now),
+        cycle=(record.cycle_start, record.cycle_end),
+        now=now,
     )
 
 
@@ -398,20 +524,17 @@ def _upgrade_now(
     catalog: Catalog,
     providers: dict[str, PaymentProvider],
     record: SubscriptionRecord,
-    current: Plan,
     target: Plan,
-    new_price: int,
+    interval: str,
     now: datetime,
 ) -> PlanChangeView:
-    """Rule 10: pay the prorated difference now and get the prorated difference in credits."""
-    proration = prorate_upgrade(
-        old_price=_price(catalog, current, record.interval),
-        new_price=new_price,
-        old_credits=current.monthly_credits,
-        new_credits=target.monthly_credits,
-        period=(record.current_period_start, record.current_period_end),
-        cycle=(record.cycle_start, record.cycle_end),
-        now=now,
+    """Rules 10 and 25: pay the prorated difference now and get the prorated credits."""
+    current = _plan(catalog, record.plan)
+    proration = preview_change(catalog, record, plan=target.code, interval=interval, now=now)
+    what = (
+        f"{current.name} to {target.name}"
+        if interval == record.interval
+        else f"{current.name} every {record.interval} to {target.name} every {interval}"
     )
     order = create_order(
         uow,
@@ -421,14 +544,25 @@ def _upgrade_now(
         kind="upgrade",
         items=[
             OrderItem(
-                target.code,
-                f"Upgrade from {current.name} to {target.name}, prorated",
-                proration.credits,
-                proration.charge,
+                target.code, f"Upgrade from {what}, prorated", proration.credits, proration.charge
             )
         ],
         provider=record.provider,
         subscription_id=record.id,
+    )
+    uow.plan_changes.add(
+        PlanChangeRecord(
+            id=new_id("pch"),
+            subscription_id=record.id,
+            order_id=order.id,
+            from_plan=current.code,
+            from_interval=record.interval,
+            to_plan=target.code,
+            to_interval=interval,
+            grant_id=None,
+            created_at=now,
+            undone_at=None,
+        )
     )
     if proration.charge == 0:
         record_payment(
@@ -448,7 +582,7 @@ def _upgrade_now(
             raise PaymentDeclined(
                 f"The upgrade charge of {proration.charge} minor units was declined; "
                 f"the plan is unchanged. ({outcome.message or 'no reason given'})",
-                charge=proration.charge,
+                charge=Money(amount=proration.charge, currency=catalog.site.currency),
             )
     return PlanChangeView(
         subscription=subscription_view(_require(uow, record.id)),
@@ -463,12 +597,21 @@ def _upgrade_now(
 
 
 def get_subscription(uow: UnitOfWork, *, subscription_id: str) -> SubscriptionView:
-    return subscription_view(_require(uow, subscription_id))
+    return _with_checkout(uow, _require(uow, subscription_id))
 
 
 def list_subscriptions(uow: UnitOfWork, *, account_id: str) -> list[SubscriptionView]:
     require_account(uow, account_id)
-    return [subscription_view(r) for r in uow.subscriptions.of_account(account_id)]
+    return [_with_checkout(uow, r) for r in uow.subscriptions.of_account(account_id)]
+
+
+def _with_checkout(uow: UnitOfWork, record: SubscriptionRecord) -> SubscriptionView:
+    """An incomplete subscription shows where its first period is paid (a hosted checkout)."""
+    view = subscription_view(record)
+    if record.status != "incomplete" or record.order_id is None:
+        return view
+    order = uow.orders.get(record.order_id)
+    return view.model_copy(update={"checkout_url": order.checkout_url if order else None})
 
 
 def subscription_view(record: SubscriptionRecord) -> SubscriptionView:
@@ -485,8 +628,12 @@ def subscription_view(record: SubscriptionRecord) -> SubscriptionView:
         current_cycle_end=record.cycle_end,
         cancel_at_period_end=record.cancel_at_period_end,
         scheduled_change=(
-            ScheduledChange(plan=record.scheduled_plan, effective_at=record.current_period_end)
-            if record.scheduled_plan
+            ScheduledChange(
+                plan=record.scheduled_plan or record.plan,
+                interval=record.scheduled_interval or record.interval,
+                effective_at=record.current_period_end,
+            )
+            if record.scheduled_plan or record.scheduled_interval
             else None
         ),
         order_id=record.order_id,

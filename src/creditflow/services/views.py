@@ -164,6 +164,19 @@ class PaymentView(View):
     """The card's fingerprint (or the provider's customer id): links accounts paying alike."""
 
 
+class RefundView(View):
+    id: str
+    order_id: str
+    amount: Money
+    status: str
+    """`pending` until the provider confirms (a call the provider could not take yet is asked
+    again in the background); `succeeded`; `failed`."""
+    provider: str
+    provider_refund_id: str | None
+    reason: str | None
+    created_at: datetime
+
+
 class OrderView(View):
     id: str
     account_id: str
@@ -180,6 +193,8 @@ class OrderView(View):
     payments: list[PaymentView]
     duplicate_charge: bool
     """Paid more than once (rule 22): the extra payment is refundable."""
+    refunds: list[RefundView] = []
+    """Money sent back, or on its way back, through the provider."""
 
 
 class CreditNoteView(View):
@@ -203,6 +218,7 @@ class InvoiceView(View):
 
 class ScheduledChange(View):
     plan: str
+    interval: str
     effective_at: datetime
 
 
@@ -317,15 +333,6 @@ class DownloadView(View):
     at: datetime
 
 
-class RefundView(View):
-    id: str
-    order_id: str
-    amount: int
-    status: str
-    provider: str
-    provider_refund_id: str | None
-
-
 class WebhookOutcomeView(View):
     received: list[str]
     outcomes: list[str]
@@ -340,7 +347,7 @@ class RuleView(View):
 
 class RecommendationView(View):
     outcome: str
-    amount: int | None = None
+    amount: Money | None = None
     credits: int | None = None
     rules: list[RuleView]
 
@@ -352,7 +359,7 @@ class EvidenceItem(View):
 
 class DecisionView(View):
     outcome: str
-    amount: int | None = None
+    amount: Money | None = None
     credits: int | None = None
     note: str
     decided_by: str
@@ -384,9 +391,9 @@ class DisputeView(View):
     account_id: str
     provider: str
     status: str
-    amount: int
-    fee: int
-    """The provider's chargeback fee, owed by the account (minor units)."""
+    amount: Money
+    fee: Money
+    """The provider's chargeback fee, owed by the account."""
     credits_revoked: int
     created_at: datetime
     closed_at: datetime | None

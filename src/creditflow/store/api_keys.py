@@ -31,6 +31,12 @@ class ApiKeyRepository:
         )
         return ApiKeyRecord(id, role, label)
 
+    def any_active(self) -> bool:
+        found = self._connection.execute(
+            select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None)).limit(1)
+        ).first()
+        return found is not None
+
     def find_by_hash(self, secret_hash: str) -> ApiKeyRecord | None:
         row = self._connection.execute(
             select(api_keys.c.id, api_keys.c.role, api_keys.c.label).where(

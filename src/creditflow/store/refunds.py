@@ -10,6 +10,9 @@ from sqlalchemy import Connection, insert, select, update
 from creditflow.store.tables import disputes, payment_refunds
 
 FINAL = ("succeeded", "failed")
+RUNNING_TOTAL = "total:"
+"""Prefix of the record that keeps a provider's running refund total for one payment (Stripe's
+`amount_refunded`): bookkeeping beside the single refunds, not a refund of its own."""
 
 
 @dataclass(frozen=True, slots=True)

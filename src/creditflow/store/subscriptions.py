@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from creditflow.store.tables import subscriptions
+from creditflow.store.tables import plan_changes, subscriptions
 
 LIVE = ("active", "past_due")
 
@@ -33,6 +33,8 @@ class SubscriptionRecord:
     ended_at: datetime | None
     provider_ref: str | None = None
     """The provider's own subscription id (Stripe `sub_…`, Paddle `sub_…`, Creem)."""
+    scheduled_interval: str | None = None
+    """An interval change (year to month) that waits for the period end (rule 25)."""
 
     def evolve(self, **changes: object) -> SubscriptionRecord:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -93,5 +95,65 @@ class SubscriptionRepository:
         return None
 
 
-def _values(record: SubscriptionRecord) -> dict[str, object]:
+def _values(record: SubscriptionRecord | PlanChangeRecord) -> dict[str, object]:
     return {name: getattr(record, name) for name in record.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChangeRecord:
+    """An upgrade made at once (rules 10 and 25), kept so a refund of its order can undo it."""
+
+    id: str
+    subscription_id: str
+    order_id: str
+    from_plan: str
+    from_interval: str
+    to_plan: str
+    to_interval: str
+    grant_id: str | None
+    created_at: datetime
+    undone_at: datetime | None
+
+
+class PlanChangeRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, record: PlanChangeRecord) -> None:
+        self._connection.execute(insert(plan_changes).values(**_values(record)))
+
+    def of_order(self, order_id: str) -> PlanChangeRecord | None:
+        row = (
+            self._connection.execute(
+                select(*_CHANGE_COLUMNS).where(plan_changes.c.order_id == order_id)
+            )
+            .mappings()
+            .first()
+        )
+        return PlanChangeRecord(**row) if row else None
+
+    def latest_of(self, subscription_id: str) -> PlanChangeRecord | None:
+        row = (
+            self._connection.execute(
+                select(*_CHANGE_COLUMNS)
+                .where(plan_changes.c.subscription_id == subscription_id)
+                .order_by(plan_changes.c.seq.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return PlanChangeRecord(**row) if row else None
+
+    def set_grant(self, change_id: str, grant_id: str) -> None:
+        self._connection.execute(
+            update(plan_changes).where(plan_changes.c.id == change_id).values(grant_id=grant_id)
+        )
+
+    def mark_undone(self, change_id: str, now: datetime) -> None:
+        self._connection.execute(
+            update(plan_changes).where(plan_changes.c.id == change_id).values(undone_at=now)
+        )
+
+
+_CHANGE_COLUMNS = [c for c in plan_changes.c if c.name != "seq"]

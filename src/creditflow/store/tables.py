@@ -171,9 +171,14 @@ idempotency_keys = Table(
     Column("scope", String(64), nullable=False),
     Column("key", String(255), nullable=False),
     Column("fingerprint", String(64), nullable=False),
-    Column("response", Text, nullable=False),
+    # The answer the client got, stored in the transaction of the last effect; NULL while a
+    # use case of several steps (a provider call between transactions) is under way.
+    Column("response", Text),
+    # What a use case of several steps started (an order, a refund): a retry resumes it.
+    Column("subject_id", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("scope", "key"),
+    CheckConstraint("response IS NOT NULL OR subject_id IS NOT NULL", name="answer_or_subject"),
 )
 Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
 
@@ -425,6 +430,8 @@ subscriptions = Table(
     Column("cycle_end", UTCDateTime, nullable=False),
     Column("cancel_at_period_end", Boolean, nullable=False, server_default=text("false")),
     Column("scheduled_plan", String(64)),
+    # A change of interval (year to month) waiting for the period end, like scheduled_plan.
+    Column("scheduled_interval", String(8)),
     Column("retries", Integer, nullable=False, server_default=text("0")),
     Column("order_id", String(32)),
     Column("created_at", UTCDateTime, nullable=False),
@@ -587,3 +594,50 @@ audit_events = Table(
     Column("detail", Text, nullable=False),
 )
 Index("ix_audit_events_subject", audit_events.c.subject_id, audit_events.c.seq)
+
+
+provider_calls = Table(
+    "provider_calls",
+    metadata,
+    # Every call to a payment provider's API (a checkout, a refund), recorded in the transaction
+    # that needs it, before it is made; made after the commit, its outcome recorded, retried
+    # from the due-work queue until it succeeds or definitively fails.
+    Column("id", String(32), primary_key=True),
+    # checkout (subject: an order) | refund (subject: a payment_refunds row)
+    Column("kind", String(16), nullable=False),
+    Column("subject_id", String(32), nullable=False),
+    Column("provider", String(16), nullable=False),
+    # The request as JSON, its idempotency key derived from our own id (the subject's).
+    Column("request", Text, nullable=False),
+    # pending (not yet answered) | succeeded | failed (for good)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("response", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "subject_id", name="uq_provider_calls_kind_subject"),
+    CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+)
+
+
+plan_changes = Table(
+    "plan_changes",
+    metadata,
+    # Immediate changes of a subscription's plan or interval (upgrades, rule 10 and 25): what
+    # it came from, the order that paid for it and the grant it made, so a refund of that order
+    # can undo it (rule 24).
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("subscription_id", String(32), ForeignKey("subscriptions.id"), nullable=False),
+    Column("order_id", String(32), ForeignKey("orders.id"), nullable=False, unique=True),
+    Column("from_plan", String(64), nullable=False),
+    Column("from_interval", String(8), nullable=False),
+    Column("to_plan", String(64), nullable=False),
+    Column("to_interval", String(8), nullable=False),
+    Column("grant_id", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime),
+)
+Index("ix_plan_changes_subscription", plan_changes.c.subscription_id, plan_changes.c.seq)

@@ -25,10 +25,11 @@ from creditflow.store.ledger import LedgerRepository
 from creditflow.store.memberships import MembershipRepository
 from creditflow.store.orders import OrderRepository
 from creditflow.store.outbox import OutboxRepository
+from creditflow.store.provider_calls import ProviderCallRepository
 from creditflow.store.raw_sql import Driver
 from creditflow.store.refund_requests import RefundRequestRepository
 from creditflow.store.refunds import DisputeRepository, RefundRepository
-from creditflow.store.subscriptions import SubscriptionRepository
+from creditflow.store.subscriptions import PlanChangeRepository, SubscriptionRepository
 from creditflow.store.webhooks import WebhookEventRepository
 
 
@@ -83,6 +84,10 @@ class UnitOfWork:
         return OrderRepository(self.connection)
 
     @cached_property
+    def provider_calls(self) -> ProviderCallRepository:
+        return ProviderCallRepository(self.connection)
+
+    @cached_property
     def refund_requests(self) -> RefundRequestRepository:
         return RefundRequestRepository(self.connection)
 
@@ -105,6 +110,10 @@ class UnitOfWork:
     @cached_property
     def subscriptions(self) -> SubscriptionRepository:
         return SubscriptionRepository(self.connection)
+
+    @cached_property
+    def plan_changes(self) -> PlanChangeRepository:
+        return PlanChangeRepository(self.connection)
 
     @cached_property
     def memberships(self) -> MembershipRepository:

@@ -42,6 +42,8 @@ def checkout(
         credits=body.credits,
         provider=body.provider,
         channel=body.channel,
+        success_url=body.success_url,
+        cancel_url=body.cancel_url,
         idempotency_key=key,
     )
     return answer(order, status=201, key=key)
@@ -80,6 +82,11 @@ def refund_order(
     return answer(refund, status=201, key=key)
 
 
+@router.get("/refunds/{refund_id}")
+def get_refund(request: Request, refund_id: str, _: Reader) -> Response:
+    return answer(engine_of(request).refund(refund_id), status=200)
+
+
 @router.get("/invoices/{number}.pdf")
 def get_invoice_pdf(request: Request, number: str, _: Reader) -> Response:
     pdf = engine_of(request).document_pdf("invoice", number)
@@ -107,6 +114,8 @@ def subscribe(
         plan=body.plan,
         interval=body.interval,
         provider=body.provider,
+        success_url=body.success_url,
+        cancel_url=body.cancel_url,
         idempotency_key=key,
     )
     return answer(subscription, status=201, key=key)
@@ -146,5 +155,7 @@ def change_plan(
     request: Request, subscription_id: str, body: PlanChange, principal: Writer, raw: RawBody
 ) -> Response:
     key = idempotency_key(request, principal, raw)
-    result = engine_of(request).change_plan(subscription_id, plan=body.plan, idempotency_key=key)
+    result = engine_of(request).change_plan(
+        subscription_id, plan=body.plan, interval=body.interval, idempotency_key=key
+    )
     return answer(result, status=200, key=key)

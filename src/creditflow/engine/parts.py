@@ -1,0 +1,70 @@
+"""What every part of the engine has: the service context, and one way to each use case.
+
+The engine is composed of parts (accounts, billing, jobs, payments, support, operations), each
+an object over the same `ServiceContext`. A part's method calls one use case of
+`creditflow.services` with its arguments spelt out, through `_once` (one transaction, at most
+once per idempotency key), `services.idempotency.run_in_steps` (work between transactions),
+`_plain` or `_read`. `delegate` puts a part's method on `Engine` with its exact signature, so a
+type checker follows every call from the engine to the use case.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from pydantic import BaseModel
+
+from creditflow.services.context import ServiceContext
+from creditflow.services.idempotency import IdempotencyKey, fingerprint, run_once
+from creditflow.store.uow import UnitOfWork
+
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+P = ParamSpec("P")
+PartT = TypeVar("PartT", bound="Part")
+IdempotencyArg = str | IdempotencyKey | None
+
+
+class Part:
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+        self.catalog = context.catalog
+        self.clock = context.clock
+        self.files = context.files
+
+    def _once(
+        self,
+        key: IdempotencyKey | None,
+        result_type: type[M],
+        use_case: Callable[[UnitOfWork, datetime], M],
+    ) -> M:
+        return run_once(self.context, key, result_type, use_case)
+
+    def _plain(self, use_case: Callable[[UnitOfWork], R]) -> R:
+        return self.context.run_plain(use_case)
+
+    def _read(self, use_case: Callable[[UnitOfWork], R]) -> R:
+        with self.context.reading() as uow:
+            return use_case(uow)
+
+
+def key_for(key: IdempotencyArg, operation: str, *arguments: object) -> IdempotencyKey | None:
+    """A Python caller's key, fingerprinted by what it asked; an HTTP key comes made (its
+    fingerprint is the request's method, path and body)."""
+    if isinstance(key, str):
+        return IdempotencyKey(key=key, fingerprint=fingerprint(operation, {"args": arguments}))
+    return key
+
+
+def delegate(
+    part: str, method: Callable[Concatenate[PartT, P], R]
+) -> Callable[Concatenate[Any, P], R]:
+    """An engine method that is `method` of the part the engine keeps in attribute `part`."""
+
+    def forward(engine: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(getattr(engine, part), *args, **kwargs)
+
+    return functools.update_wrapper(forward, method)
