@@ -15,9 +15,11 @@ import pytest
 from creditflow.clock import TestClock
 from creditflow.engine import Engine
 from creditflow.mail.transports import EmlFolderTransport
+from creditflow.payments.stripe import StripeAdapter
 from creditflow.store.database import DatabaseSettings, create_db_engine
 from creditflow.store.migrate import upgrade_to_head
 from tests.pg_server import PostgresServer, find_bindir
+from tests.stripe_api import StripeApi
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_CATALOGS = REPO / "tests" / "fixtures" / "catalogs"
@@ -137,3 +139,29 @@ def engine_with(
     yield make
     for engine in made:
         engine.close()
+
+
+@pytest.fixture
+def stripe_api() -> Iterator[StripeApi]:
+    """A stand-in for Stripe's API on loopback, up unless a test takes it down."""
+    api = StripeApi().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def engine_on_stripe(
+    database_url: str, clock: TestClock, tmp_path: Path, stripe_api: StripeApi
+) -> Iterator[Engine]:
+    """The photo-credits catalog with the real Stripe adapter talking to `stripe_api`."""
+    adapter = StripeAdapter(
+        api_key="sk_test_1", webhook_secrets=["whsec_1"], api_base=stripe_api.url
+    )
+    with Engine(
+        database_url=database_url,
+        clock=clock,
+        catalog=REFERENCE_CATALOGS / "photo-credits.toml",
+        adapters={"stripe": adapter},
+        data_dir=tmp_path / "data",
+    ) as engine:
+        yield engine

@@ -16,8 +16,10 @@ from creditflow.payments.events import (
     RefundResult,
 )
 
-
-RETURN_TO = {"success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart"}
+RETURN_TO = {
+    "success_url": "https://shop.example/thanks",
+    "cancel_url": "https://shop.example/cart",
+}
 """Where hosted checkouts send the customer back (the reference catalogs name no site URL)."""
 
 

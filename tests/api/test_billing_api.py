@@ -142,6 +142,8 @@ def test_subscribe_change_cancel_and_resume_over_http(api: Api) -> None:
         ({"plan": "starter"}, 422, "invalid_request"),
         ({"plan": 7, "interval": "month"}, 422, "invalid_request"),
         ({"plan": "starter", "interval": "month", "provider": "bank"}, 422, "invalid_request"),
+        ({"plan": "starter", "interval": "month", "success_url": "nope"}, 422, "invalid_request"),
+        ({"plan": "starter", "interval": "month", "cancel_url": 7}, 422, "invalid_request"),
     ],
 )
 def test_bad_subscriptions_are_refused_and_create_nothing(

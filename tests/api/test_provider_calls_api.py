@@ -6,41 +6,24 @@ a 502 that stores no answer, and the same key later finishes the same order or r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from creditflow.clock import TestClock
 from creditflow.engine import Engine
-from creditflow.payments.stripe import StripeAdapter
 from tests.api.conftest import Api, assert_error
-from tests.conftest import REFERENCE_CATALOGS
 from tests.hosted import RETURN_TO
 from tests.stripe_api import StripeApi
 
 
 @pytest.fixture
-def stripe() -> Iterator[StripeApi]:
-    api = StripeApi().start()
-    yield api
-    api.stop()
+def stripe(stripe_api: StripeApi) -> StripeApi:
+    return stripe_api
 
 
 @pytest.fixture
-def engine(
-    database_url: str, clock: TestClock, tmp_path: Path, stripe: StripeApi
-) -> Iterator[Engine]:
-    adapter = StripeAdapter(api_key="sk_test_1", webhook_secrets=["whsec_1"], api_base=stripe.url)
-    with Engine(
-        database_url=database_url,
-        clock=clock,
-        catalog=REFERENCE_CATALOGS / "photo-credits.toml",
-        adapters={"stripe": adapter},
-        data_dir=tmp_path / "data",
-    ) as engine:
-        yield engine
+def engine(engine_on_stripe: Engine) -> Engine:
+    return engine_on_stripe
 
 
 def checkout(api: Api, account: str, key: str) -> Any:

@@ -6,17 +6,11 @@ The real Stripe adapter talks HTTP to a stand-in on loopback that can be taken d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from creditflow.clock import TestClock
 from creditflow.domain.errors import ProviderRefused, ProviderUnavailable
 from creditflow.engine import Engine
-from creditflow.payments.stripe import StripeAdapter
 from creditflow.services.views import OrderView
-from tests.conftest import REFERENCE_CATALOGS
 from tests.factories import make_account
 from tests.hosted import RETURN_TO
 from tests.stripe_api import StripeApi
@@ -25,25 +19,13 @@ CHECKOUTS, REFUNDS = "/v1/checkout/sessions", "/v1/refunds"
 
 
 @pytest.fixture
-def stripe() -> Iterator[StripeApi]:
-    api = StripeApi().start()
-    yield api
-    api.stop()
+def stripe(stripe_api: StripeApi) -> StripeApi:
+    return stripe_api
 
 
 @pytest.fixture
-def engine(
-    database_url: str, clock: TestClock, tmp_path: Path, stripe: StripeApi
-) -> Iterator[Engine]:
-    adapter = StripeAdapter(api_key="sk_test_1", webhook_secrets=["whsec_1"], api_base=stripe.url)
-    with Engine(
-        database_url=database_url,
-        clock=clock,
-        catalog=REFERENCE_CATALOGS / "photo-credits.toml",
-        adapters={"stripe": adapter},
-        data_dir=tmp_path / "data",
-    ) as engine:
-        yield engine
+def engine(engine_on_stripe: Engine) -> Engine:
+    return engine_on_stripe
 
 
 def paid_stripe_order(engine: Engine) -> OrderView:

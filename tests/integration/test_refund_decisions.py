@@ -20,6 +20,7 @@ from tests.images import png
 def usd(amount: int) -> Money:
     return Money(amount=amount, currency="USD")
 
+
 EngineWith = Callable[[str], Engine]
 
 

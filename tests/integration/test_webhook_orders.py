@@ -133,7 +133,9 @@ def test_any_arrival_order_of_payment_renewal_refund_and_chargeback_ends_alike(
     engine = stripe_engine
     n = str(next(_counter))
     account = make_account(engine).id
-    subscription = engine.subscribe(account, plan="basic", interval="month", provider="stripe", **RETURN_TO)
+    subscription = engine.subscribe(
+        account, plan="basic", interval="month", provider="stripe", **RETURN_TO
+    )
     assert subscription.status == "incomplete" and subscription.checkout_url
     story = subscription_story(subscription.order_id or "", n)
     for index in order:
@@ -239,7 +241,9 @@ def test_an_event_for_no_order_of_ours_is_kept_unmatched(stripe_engine: Engine) 
 def test_a_declined_renewal_makes_the_subscription_past_due(stripe_engine: Engine) -> None:
     engine = stripe_engine
     account = make_account(engine).id
-    subscription = engine.subscribe(account, plan="basic", interval="month", provider="stripe", **RETURN_TO)
+    subscription = engine.subscribe(
+        account, plan="basic", interval="month", provider="stripe", **RETURN_TO
+    )
     deliver(
         engine,
         event(
