@@ -48,7 +48,13 @@ class Api:
 
 @pytest.fixture
 def api(engine: Engine) -> Iterator[Api]:
-    app = create_app(engine, admin_key=ADMIN_KEY, due_work_interval=None, mail_interval=None)
+    app = create_app(
+        engine,
+        admin_key=ADMIN_KEY,
+        due_work_interval=None,
+        mail_interval=None,
+        webhook_interval=None,
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, engine)
 

@@ -185,7 +185,13 @@ QUIET = WorkerThread.MAX_IDLE_TIME + 1.0
 
 @contextmanager
 def serving(engine: Engine) -> Iterator[str]:
-    app = create_app(engine, admin_key=ADMIN_KEY, due_work_interval=None, mail_interval=None)
+    app = create_app(
+        engine,
+        admin_key=ADMIN_KEY,
+        due_work_interval=None,
+        mail_interval=None,
+        webhook_interval=None,
+    )
     port = free_port()
     config = uvicorn.Config(
         app,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from creditflow.clock import SystemClock
 from creditflow.engine import Engine
-from creditflow.scheduler import DueWorkLoop
+from creditflow.scheduler import due_work_loop
 from tests.factories import make_account
 
 
@@ -26,7 +26,7 @@ def test_the_background_loop_expires_grants_and_times_out_holds_on_the_real_cloc
             expires_at=clock.now() + timedelta(seconds=1),
         )
         hold = engine.hold(account.id, credits=5, expires_in_seconds=1)
-        loop = DueWorkLoop(engine, interval=0.05)
+        loop = due_work_loop(engine, interval=0.05)
         loop.start()
         try:
             deadline = time.monotonic() + 15

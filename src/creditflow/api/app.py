@@ -15,6 +15,7 @@ from creditflow.api.routes import (
     accounts,
     billing,
     credits,
+    events,
     holds,
     jobs,
     memberships,
@@ -23,7 +24,7 @@ from creditflow.api.routes import (
     webhooks,
 )
 from creditflow.engine import Engine
-from creditflow.scheduler import DueWorkLoop, MailLoop
+from creditflow.scheduler import Repeating, due_work_loop, mail_loop, webhook_loop
 
 MAX_JOB_OUTPUTS_BODY = 64 * 1024 * 1024
 """Base64 outputs of a finished job (a 4x upscale of a large image is tens of MiB)."""
@@ -52,27 +53,27 @@ def create_app(
     admin_key: str | None = None,
     due_work_interval: float | None = 1.0,
     mail_interval: float | None = 2.0,
+    webhook_interval: float | None = 1.0,
 ) -> FastAPI:
-    """`due_work_interval=None` runs no background loop (the test clock, or a caller's own)."""
-    loop = (
-        DueWorkLoop(engine, interval=due_work_interval)
-        if due_work_interval is not None and engine.test_clock is None
-        else None
-    )
-
-    mail = MailLoop(engine, interval=mail_interval) if mail_interval is not None else None
+    """An interval of None runs no such background loop (tests run their own); the due-work
+    loop never runs on a test clock, which moves only when told."""
+    repeating: list[Repeating] = []
+    if due_work_interval is not None and engine.test_clock is None:
+        repeating.append(due_work_loop(engine, interval=due_work_interval))
+    if mail_interval is not None:
+        repeating.append(mail_loop(engine, interval=mail_interval))
+    if webhook_interval is not None:
+        repeating.append(webhook_loop(engine, interval=webhook_interval))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        for background in (loop, mail):
-            if background is not None:
-                background.start()
+        for background in repeating:
+            background.start()
         try:
             yield
         finally:
-            for background in (loop, mail):
-                if background is not None:
-                    background.stop()
+            for background in repeating:
+                background.stop()
 
     app = FastAPI(
         title="creditflow",
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(webhooks.router)
     app.include_router(refunds.router)
+    app.include_router(events.router)
     if engine.test_clock is not None:
         app.include_router(test_clock.router)
 

@@ -75,7 +75,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 400, MalformedJson.code, "The request body is not valid JSON.", {}
             )
         content_type = request.headers.get("content-type", "")
-        if request.method == "POST" and content_type and "json" not in content_type:
+        if (
+            request.method in ("POST", "PUT", "PATCH")
+            and content_type
+            and "json" not in content_type
+        ):
             return error_response(
                 415,
                 "unsupported_media_type",

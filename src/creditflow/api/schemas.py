@@ -168,3 +168,28 @@ class IncidentCreate(Body):
 
 class IncidentResolve(Body):
     ended_at: Annotated[AwareDatetime, Field(strict=False)]
+
+
+EventTypes = Annotated[list[Annotated[StrictStr, Field(max_length=48)]], Field(max_length=64)]
+
+
+class WebhookEndpointCreate(Body):
+    url: Annotated[StrictStr, Field(min_length=1, max_length=2048)]
+    events: EventTypes
+    description: Annotated[StrictStr, Field(max_length=500)] | None = None
+
+
+class WebhookEndpointUpdate(Body):
+    url: Annotated[StrictStr, Field(min_length=1, max_length=2048)] | None = None
+    events: EventTypes | None = None
+    status: Literal["enabled", "disabled"] | None = None
+    description: Annotated[StrictStr, Field(max_length=500)] | None = None
+
+
+class Redelivery(Body):
+    endpoint_id: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+
+
+class AlertsUpdate(Body):
+    low_balance: Annotated[StrictInt, Field(ge=0, le=MAX_CREDITS)] | None
+    """Required: a number of credits (0: no alert), or null for the catalog's threshold."""

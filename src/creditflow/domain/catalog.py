@@ -283,6 +283,12 @@ class Credits(_Section):
         return self
 
 
+class Alerts(_Section):
+    low_balance: CreditCount | None = None
+    """`credits.low` is sent when an account's available credits fall from this or more to
+    below it; an account may set its own threshold."""
+
+
 class Daily(_Section):
     credits: CreditCount
     expires: Literal["end_of_day"] = "end_of_day"
@@ -443,6 +449,8 @@ class Catalog(_Section):
     """None: the site takes no input images."""
     tax: Tax | None = None
     """None: invoices carry no tax line."""
+    alerts: Alerts | None = None
+    """None: no low-balance alerts, unless an account sets its own threshold."""
     refunds: Refunds = Field(default_factory=Refunds)
     """Always on: a duplicate charge must stay refundable (rule 22), so the default is `strict`."""
 

@@ -19,6 +19,7 @@ from creditflow.clock import Clock, SystemClock, TestClock
 from creditflow.domain.catalog import Catalog
 from creditflow.engine.accounts import Accounts
 from creditflow.engine.billing import Billing
+from creditflow.engine.events import Events
 from creditflow.engine.jobs import Jobs
 from creditflow.engine.operations import Operations
 from creditflow.engine.parts import delegate
@@ -62,6 +63,7 @@ class Engine:
         mail_transport: MailTransport | None = None,
         data_dir: str | os.PathLike[str] | None = None,
         files: FileStore | None = None,
+        wall_clock: Clock | None = None,
     ) -> None:
         env = dict(os.environ if environ is None else environ)
         self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
@@ -105,8 +107,16 @@ class Engine:
         self._payments = Payments(self.context, mail_transport=self.mail_transport)
         self._support = Support(self.context)
         self._operations = Operations(self.context)  # resumes a test clock where it stood
+        # Webhooks go out in real time, whatever clock the engine runs on.
+        self._events = Events(
+            self.context,
+            wall_clock=wall_clock or SystemClock(),
+            allow_private=env.get("CREDITFLOW_WEBHOOKS_ALLOW_PRIVATE", "") == "1",
+            operator=env.get("CREDITFLOW_OPERATOR_EMAIL") or self.catalog.site.email,
+        )
 
     def close(self) -> None:
+        self._events.close()
         self._connections.close()
 
     def __enter__(self) -> Engine:
@@ -132,6 +142,8 @@ class Engine:
     capture = delegate("_accounts", Accounts.capture)
     release = delegate("_accounts", Accounts.release)
     get_hold = delegate("_accounts", Accounts.get_hold)
+    alerts = delegate("_accounts", Accounts.alerts)
+    set_alerts = delegate("_accounts", Accounts.set_alerts)
 
     # Orders, invoices, subscriptions, daily credits, entitlements (creditflow.engine.billing)
     checkout = delegate("_billing", Billing.checkout)
@@ -187,6 +199,19 @@ class Engine:
     record_incident = delegate("_support", Support.record_incident)
     resolve_incident = delegate("_support", Support.resolve_incident)
     incidents = delegate("_support", Support.incidents)
+
+    # Events and outgoing webhooks (creditflow.engine.events)
+    events = delegate("_events", Events.events)
+    event = delegate("_events", Events.event)
+    redeliver_event = delegate("_events", Events.redeliver_event)
+    create_webhook_endpoint = delegate("_events", Events.create_webhook_endpoint)
+    webhook_endpoints = delegate("_events", Events.webhook_endpoints)
+    webhook_endpoint = delegate("_events", Events.webhook_endpoint)
+    update_webhook_endpoint = delegate("_events", Events.update_webhook_endpoint)
+    delete_webhook_endpoint = delegate("_events", Events.delete_webhook_endpoint)
+    rotate_webhook_secret = delegate("_events", Events.rotate_webhook_secret)
+    webhook_deliveries = delegate("_events", Events.webhook_deliveries)
+    deliver_webhooks = delegate("_events", Events.deliver_webhooks)
 
     # The clock, due work, checks and API keys (creditflow.engine.operations)
     run_due_work = delegate("_operations", Operations.run_due_work)

@@ -8,12 +8,14 @@ from creditflow.clock import as_utc
 from creditflow.domain.kinds import GrantKind
 from creditflow.engine.parts import IdempotencyArg, Part, key_for
 from creditflow.services import accounts as account_cases
+from creditflow.services import alerts as alert_cases
 from creditflow.services import credits as credit_cases
 from creditflow.services import holds as hold_cases
 from creditflow.services.ledger_history import list_entries
 from creditflow.services.pagination import check_limit, decode_cursor, encode_cursor
 from creditflow.services.views import (
     AccountView,
+    AlertsView,
     BalanceView,
     GrantView,
     HoldView,
@@ -211,3 +213,26 @@ class Accounts(Part):
 
     def get_hold(self, hold_id: str) -> HoldView:
         return self._read(lambda uow: hold_cases.get_hold(uow, hold_id=hold_id))
+
+    # Alerts
+
+    def alerts(self, account_id: str) -> AlertsView:
+        return self._read(
+            lambda uow: alert_cases.get_alerts(uow, catalog=self.catalog, account_id=account_id)
+        )
+
+    def set_alerts(
+        self,
+        account_id: str,
+        *,
+        low_balance: int | None,
+        idempotency_key: IdempotencyArg = None,
+    ) -> AlertsView:
+        """The account's own low-balance threshold (0: none); None goes back to the catalog's."""
+        return self._once(
+            key_for(idempotency_key, "set_alerts", account_id, low_balance),
+            AlertsView,
+            lambda uow, _now: alert_cases.set_alerts(
+                uow, catalog=self.catalog, account_id=account_id, low_balance=low_balance
+            ),
+        )

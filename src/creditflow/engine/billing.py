@@ -224,7 +224,7 @@ class Billing(Part):
             key_for(idempotency_key, "resume_subscription", subscription_id),
             SubscriptionView,
             lambda uow, now: subscriptions.resume_subscription(
-                uow, now=now, subscription_id=subscription_id
+                uow, catalog=self.catalog, now=now, subscription_id=subscription_id
             ),
         )
 

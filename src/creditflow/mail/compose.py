@@ -35,6 +35,7 @@ SUBJECTS: dict[str, str] = {
     "refund_request_received": "{{ site_name }}: we received your refund request {{ request_id }}",
     "refund_decided": "{{ site_name }}: our answer to your refund request {{ request_id }}",
     "account_suspended": "{{ site_name }}: your account is suspended",
+    "webhook_endpoint_disabled": "{{ site_name }}: webhook endpoint {{ endpoint_id }} disabled",
 }
 """Subject templates, one line each; the template files hold the bodies (`<name>.txt/.html`)."""
 

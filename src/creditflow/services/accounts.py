@@ -6,7 +6,9 @@ import re
 from datetime import datetime
 
 from creditflow.domain.errors import InvalidRequest, NotFound
+from creditflow.domain.events import EventType
 from creditflow.ids import new_id
+from creditflow.services.events import emit
 from creditflow.services.views import AccountView
 from creditflow.store.records import AccountRecord
 from creditflow.store.uow import UnitOfWork
@@ -31,7 +33,9 @@ def create_account(
     record = uow.accounts.add(
         id=new_id("acc"), external_id=external_id, email=email, country=country, now=now
     )
-    return account_view(record)
+    view = account_view(record)
+    emit(uow, EventType.ACCOUNT_CREATED, account_id=record.id, obj=view, now=now)
+    return view
 
 
 def require_account(uow: UnitOfWork, account_id: str, *, for_update: bool = False) -> AccountRecord:

@@ -13,6 +13,7 @@ from creditflow.jobs.files import FileStore
 from creditflow.payments.base import PaymentProvider, ProviderAdapter, Refunder
 from creditflow.payments.errors import ProviderError
 from creditflow.payments.test_provider import TestPaymentProvider
+from creditflow.services.alerts import alert_on_low_balance
 from creditflow.store.connections import Connections
 from creditflow.store.uow import UnitOfWork
 
@@ -37,7 +38,11 @@ class ServiceContext:
     """Told of every committed transfer (metrics count credits granted and spent by kind)."""
 
     def writing(self) -> UnitOfWork:
-        return UnitOfWork(self.connections)
+        return UnitOfWork(self.connections, before_commit=self._before_commit)
+
+    def _before_commit(self, uow: UnitOfWork) -> None:
+        """In every transaction that moved credits: the low-balance alerts it sets off."""
+        alert_on_low_balance(uow, catalog=self.catalog, now=self.clock.now())
 
     def reading(self) -> UnitOfWork:
         return UnitOfWork(self.connections, read_only=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from creditflow.domain import ledger
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.drawdown import Allocation, draw_down, draw_down_order, is_spendable
 from creditflow.domain.errors import AccountSuspended, InvalidRequest
+from creditflow.domain.events import EventType
 from creditflow.domain.kinds import MAX_CREDITS, Channel, GrantKind
 from creditflow.ids import new_id
 from creditflow.services.accounts import require_account
+from creditflow.services.events import emit
 from creditflow.services.views import (
     AllocationView,
     AvailableView,
@@ -25,6 +27,11 @@ from creditflow.store.records import AccountRecord, GrantRecord
 from creditflow.store.uow import UnitOfWork
 
 EXPIRE_GRANT = "expire_grant"
+NOTICE_EXPIRING = "notice_expiring"
+EXPIRING_NOTICE = timedelta(days=3)
+"""How long before a grant lapses `credits.expiring` is sent."""
+SHORT_LIVED = (GrantKind.DAILY, GrantKind.MEMBER_DAILY)
+"""Kinds that lapse at the next midnight by design: a notice of it would be noise."""
 
 
 def validate_credits(credits: int, *, field: str = "credits") -> int:
@@ -95,9 +102,36 @@ def grant_credits(
     )
     if expires_at is not None:
         uow.due_work.schedule(task=EXPIRE_GRANT, subject_id=grant_id, due_at=expires_at, now=now)
+        if kind not in SHORT_LIVED and expires_at - now > EXPIRING_NOTICE:
+            uow.due_work.schedule(
+                task=NOTICE_EXPIRING,
+                subject_id=grant_id,
+                due_at=expires_at - EXPIRING_NOTICE,
+                now=now,
+            )
     grant = uow.ledger.grant(grant_id)
     assert grant is not None
-    return grant_view(grant)
+    view = grant_view(grant)
+    emit(uow, EventType.CREDITS_GRANTED, account_id=account.id, obj=view, now=now)
+    return view
+
+
+def notice_expiring(uow: UnitOfWork, *, now: datetime, grant_id: str) -> None:
+    """Due work: `credits.expiring` a few days before a grant with credits left lapses."""
+    grant = uow.ledger.grant(grant_id)
+    if grant is None or grant.expires_at is None or grant.remaining == 0:
+        return
+    if grant.expires_at - now > EXPIRING_NOTICE:  # rolled over: notice before the new end
+        uow.due_work.schedule(
+            task=NOTICE_EXPIRING,
+            subject_id=grant.id,
+            due_at=grant.expires_at - EXPIRING_NOTICE,
+            now=now,
+        )
+        return
+    emit(
+        uow, EventType.CREDITS_EXPIRING, account_id=grant.account_id, obj=grant_view(grant), now=now
+    )
 
 
 def consume_credits(
@@ -275,4 +309,12 @@ def revoke_grants(
             reference=reference,
             now=now,
         )
+        for revoked in uow.ledger.grants_by_id([t.grant_id for t in transfers]).values():
+            emit(
+                uow,
+                EventType.CREDITS_REVOKED,
+                account_id=account_id,
+                obj=grant_view(revoked),
+                now=now,
+            )
     return sum(t.amount for t in transfers)

@@ -14,7 +14,8 @@ from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound
 from creditflow.services import disputes
 from creditflow.services.credit_usage import order_grants, order_usage
-from creditflow.services.views import DisputeView, Money
+from creditflow.services.disputes import dispute_view
+from creditflow.services.views import DisputeView
 from creditflow.store.refunds import DisputeRecord
 from creditflow.store.uow import UnitOfWork
 
@@ -170,23 +171,6 @@ def evidence(uow: UnitOfWork, *, dispute_id: str) -> dict[str, Any]:
         "ledger": ledger,
         "jobs": jobs,
     }
-
-
-def dispute_view(uow: UnitOfWork, record: DisputeRecord) -> DisputeView:
-    order = uow.orders.get(record.order_id)
-    assert order is not None
-    return DisputeView(
-        id=record.id,
-        order_id=record.order_id,
-        account_id=record.account_id,
-        provider=record.provider,
-        status=record.status,
-        amount=Money(amount=record.amount, currency=order.currency),
-        fee=Money(amount=record.fee, currency=order.currency),
-        credits_revoked=record.credits_revoked,
-        created_at=record.created_at,
-        closed_at=record.closed_at,
-    )
 
 
 def _require(uow: UnitOfWork, dispute_id: str) -> DisputeRecord:

@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from creditflow.domain.catalog import Catalog
+from creditflow.domain.events import EventType
 from creditflow.domain.kinds import GrantKind
 from creditflow.ids import new_id
 from creditflow.services.credits import grant_credits
+from creditflow.services.events import emit
 from creditflow.services.money_back import settle_order_status
+from creditflow.services.views import DisputeView, Money
 from creditflow.store.orders import OrderRecord
 from creditflow.store.refunds import DisputeRecord
 from creditflow.store.uow import UnitOfWork
@@ -31,9 +34,18 @@ def open_dispute(
     reason: str | None,
     now: datetime,
 ) -> DisputeRecord:
-    record = _find_or_add(uow, catalog, order, provider, provider_dispute_id, amount, reason, now)
+    record, new = _find_or_add(
+        uow, catalog, order, provider, provider_dispute_id, amount, reason, now
+    )
     settle_order_status(uow, catalog=catalog, order_id=order.id, now=now)
+    if new:
+        _tell(uow, EventType.DISPUTE_OPENED, record, now)
     return _reload(uow, record.id)
+
+
+def _tell(uow: UnitOfWork, event_type: EventType, record: DisputeRecord, now: datetime) -> None:
+    view = dispute_view(uow, _reload(uow, record.id))
+    emit(uow, event_type, account_id=record.account_id, obj=view, now=now)
 
 
 def close_dispute(
@@ -48,7 +60,11 @@ def close_dispute(
     now: datetime,
 ) -> DisputeRecord:
     """`won` or `lost`; a close that arrives before its open records both at once."""
-    record = _find_or_add(uow, catalog, order, provider, provider_dispute_id, amount, None, now)
+    record, new = _find_or_add(
+        uow, catalog, order, provider, provider_dispute_id, amount, None, now
+    )
+    if new:
+        _tell(uow, EventType.DISPUTE_OPENED, record, now)
     return close_record(uow, catalog=catalog, record=record, outcome=outcome, now=now)
 
 
@@ -56,7 +72,8 @@ def close_record(
     uow: UnitOfWork, *, catalog: Catalog, record: DisputeRecord, outcome: str, now: datetime
 ) -> DisputeRecord:
     """Close an open dispute once; a won one gives the credits it took back."""
-    if record.status == "open":
+    closing = record.status == "open"
+    if closing:
         uow.disputes.close(record.id, status=outcome, now=now)
         if outcome == "won" and record.credits_revoked:
             order = uow.orders.get(record.order_id)
@@ -73,6 +90,8 @@ def close_record(
                 channel=order.channel if order else None,
             )
     settle_order_status(uow, catalog=catalog, order_id=record.order_id, now=now)
+    if closing:
+        _tell(uow, EventType.DISPUTE_CLOSED, record, now)
     return _reload(uow, record.id)
 
 
@@ -85,11 +104,12 @@ def _find_or_add(
     amount: int | None,
     reason: str | None,
     now: datetime,
-) -> DisputeRecord:
+) -> tuple[DisputeRecord, bool]:
+    """The dispute the provider names, or a new one (True)."""
     if provider_dispute_id:
         existing = uow.disputes.by_provider_ref(provider, provider_dispute_id)
         if existing is not None:
-            return existing
+            return existing, False
     record = DisputeRecord(
         id=new_id("dsp"),
         order_id=order.id,
@@ -104,10 +124,27 @@ def _find_or_add(
         fee=catalog.minor_units(catalog.refunds.dispute_fee),
     )
     uow.disputes.add(record)
-    return record
+    return record, True
 
 
 def _reload(uow: UnitOfWork, dispute_id: str) -> DisputeRecord:
     record = uow.disputes.get(dispute_id)
     assert record is not None
     return record
+
+
+def dispute_view(uow: UnitOfWork, record: DisputeRecord) -> DisputeView:
+    order = uow.orders.get(record.order_id)
+    assert order is not None
+    return DisputeView(
+        id=record.id,
+        order_id=record.order_id,
+        account_id=record.account_id,
+        provider=record.provider,
+        status=record.status,
+        amount=Money(amount=record.amount, currency=order.currency),
+        fee=Money(amount=record.fee, currency=order.currency),
+        credits_revoked=record.credits_revoked,
+        created_at=record.created_at,
+        closed_at=record.closed_at,
+    )

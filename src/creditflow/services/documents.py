@@ -23,7 +23,9 @@ from creditflow.domain.documents import (
     tax_breakdown,
 )
 from creditflow.domain.errors import NotFound
+from creditflow.domain.events import EventType
 from creditflow.jobs.files import FileStore
+from creditflow.services.events import emit
 from creditflow.services.notices import INVOICE_MAIL
 from creditflow.services.views import CreditNoteView, InvoiceView, Money, OrderItemView
 from creditflow.store.orders import OrderRecord
@@ -80,6 +82,13 @@ def issue_invoice(
         payment_reference=payment_reference,
     )
     uow.documents.add_invoice(document)
+    emit(
+        uow,
+        EventType.INVOICE_CREATED,
+        account_id=order.account_id,
+        obj=invoice_view(uow, order.id),
+        now=now,
+    )
     return document
 
 
@@ -121,6 +130,13 @@ def issue_credit_note(
         note=note,
     )
     uow.documents.add_credit_note(document, refund_id=refund_id, amount=amount)
+    emit(
+        uow,
+        EventType.CREDIT_NOTE_CREATED,
+        account_id=order.account_id,
+        obj=invoice_view(uow, order.id),
+        now=now,
+    )
     return document
 
 

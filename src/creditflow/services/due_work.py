@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from creditflow.clock import TestClock
 from creditflow.services.context import ServiceContext
-from creditflow.services.credits import EXPIRE_GRANT
+from creditflow.services.credits import EXPIRE_GRANT, NOTICE_EXPIRING, notice_expiring
 from creditflow.services.expiry import expire_grant
 from creditflow.services.holds import RELEASE_HOLD, release_timed_out_hold
 from creditflow.services.jobs import JOB_TIMEOUT, time_out_job
@@ -37,6 +37,7 @@ DueHandler = Callable[[ServiceContext, UnitOfWork, datetime, str], None]
 
 HANDLERS: dict[str, DueHandler] = {
     EXPIRE_GRANT: lambda _, uow, now, subject: expire_grant(uow, now=now, grant_id=subject),
+    NOTICE_EXPIRING: lambda _, uow, now, subject: notice_expiring(uow, now=now, grant_id=subject),
     RELEASE_HOLD: lambda _, uow, now, subject: release_timed_out_hold(
         uow, now=now, hold_id=subject
     ),
@@ -54,8 +55,8 @@ HANDLERS: dict[str, DueHandler] = {
         now=now,
         subscription_id=subject,
     ),
-    INCOMPLETE_EXPIRY: lambda _, uow, now, subject: expire_incomplete(
-        uow, now=now, subscription_id=subject
+    INCOMPLETE_EXPIRY: lambda context, uow, now, subject: expire_incomplete(
+        uow, catalog=context.catalog, now=now, subscription_id=subject
     ),
     REFUND_OVERDUE: lambda _, uow, now, subject: flag_overdue(uow, now=now, request_id=subject),
     JOB_TIMEOUT: lambda context, uow, now, subject: time_out_job(

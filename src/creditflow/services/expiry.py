@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from creditflow.domain import ledger
+from creditflow.domain.events import EventType
 from creditflow.ids import new_id
-from creditflow.services.credits import EXPIRE_GRANT
+from creditflow.services.credits import EXPIRE_GRANT, grant_view
+from creditflow.services.events import emit
 from creditflow.store.uow import UnitOfWork
 
 
@@ -29,5 +31,14 @@ def expire_grant(uow: UnitOfWork, *, now: datetime, grant_id: str) -> None:
         transaction_id=new_id("txn"),
         transfers=[ledger.expire(grant.account_id, grant.id, grant.kind, grant.remaining)],
         reason="expired",
+        now=now,
+    )
+    expired = uow.ledger.grant(grant.id)
+    assert expired is not None
+    emit(
+        uow,
+        EventType.CREDITS_EXPIRED,
+        account_id=grant.account_id,
+        obj=grant_view(expired),
         now=now,
     )

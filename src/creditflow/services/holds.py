@@ -8,14 +8,17 @@ from creditflow.domain import ledger
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.drawdown import Allocation, split_capture
 from creditflow.domain.errors import HoldNotActive, InvalidRequest, NotFound
-from creditflow.domain.kinds import HoldStatus
+from creditflow.domain.events import EventType
+from creditflow.domain.kinds import EntryType, HoldStatus
 from creditflow.ids import new_id
 from creditflow.services.credits import (
     allocate,
     allocation_views,
+    grant_view,
     validate_channel,
     validate_credits,
 )
+from creditflow.services.events import emit
 from creditflow.services.views import AvailableView, HoldView
 from creditflow.store.records import HoldRecord
 from creditflow.store.uow import UnitOfWork
@@ -169,6 +172,15 @@ def _settle(
         now=now,
     )
     uow.due_work.cancel(task=RELEASE_HOLD, subject_id=hold.id)
+    lapsed = [t.grant_id for t in transfers if t.type is EntryType.EXPIRE]
+    for grant in uow.ledger.grants_by_id(lapsed).values():  # released into an expired grant
+        emit(
+            uow,
+            EventType.CREDITS_EXPIRED,
+            account_id=hold.account_id,
+            obj=grant_view(grant),
+            now=now,
+        )
     settled = uow.holds.get(hold.id)
     assert settled is not None
     available = posted[-1].available_after if posted else account.available

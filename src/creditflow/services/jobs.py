@@ -16,11 +16,13 @@ from typing import Any
 
 from creditflow.domain.catalog import Catalog, Operation
 from creditflow.domain.errors import AccountSuspended, Conflict, InvalidRequest, NotFound
+from creditflow.domain.events import EventType
 from creditflow.ids import new_id
 from creditflow.jobs.files import FileStore
 from creditflow.jobs.images import ImageInfo
 from creditflow.services import memberships
 from creditflow.services.accounts import require_account
+from creditflow.services.events import emit
 from creditflow.services.holds import MAX_HOLD_SECONDS, capture_hold, place_hold, release_hold
 from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
 from creditflow.services.views import (
@@ -325,6 +327,10 @@ def _finish(
     if not uow.jobs.finish(job, status=status, now=now, error=error):
         raise _finished(job.id, "by another request")
     uow.due_work.cancel(task=JOB_TIMEOUT, subject_id=job.id)
+    finished = EventType.JOB_SUCCEEDED if status == "succeeded" else EventType.JOB_FAILED
+    emit(
+        uow, finished, account_id=job.account_id, obj=job_view(uow, _require(uow, job.id)), now=now
+    )
 
 
 def _operation(catalog: Catalog, operation: str) -> Operation:

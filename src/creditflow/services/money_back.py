@@ -11,13 +11,16 @@ from datetime import datetime
 
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound
+from creditflow.domain.events import EventType
 from creditflow.ids import new_id
 from creditflow.payments.events import RefundRequest
 from creditflow.services import notices, provider_calls
+from creditflow.services.accounts import account_view, require_account
 from creditflow.services.credit_usage import order_grants
 from creditflow.services.credits import revoke_grants
 from creditflow.services.documents import issue_credit_note
-from creditflow.services.orders import refund_view_of
+from creditflow.services.events import emit
+from creditflow.services.orders import order_view, refund_view_of
 from creditflow.services.subscriptions import end_plan_now, undo_upgrade
 from creditflow.services.views import RefundView
 from creditflow.store.orders import OrderRecord
@@ -130,7 +133,7 @@ def settle_order_status(
         raise NotFound(f"No order with id {order_id!r}.", order_id=order_id)
     records = uow.refunds.of_order(order.id)
     refunded = refunded_amount(records)
-    _credit_note_for_new_refunds(uow, catalog, order, records, refunded, now)
+    money_went_back = _credit_note_for_new_refunds(uow, catalog, order, records, refunded, now)
     disputes = uow.disputes.of_order(order.id)
     paid = sum(p.amount for p in uow.orders.payments(order.id) if p.status == "succeeded")
     # Money back first covers duplicate charges (rule 22); only the rest un-pays the order.
@@ -149,7 +152,7 @@ def settle_order_status(
     if status != order.status:
         uow.orders.set_status(order.id, status=status, paid_at=order.paid_at)
     if status == "refunded" and refunded >= order.total > 0:
-        take_back_order(uow, order, reason=f"order {order.id} refunded", now=now)
+        take_back_order(uow, order, catalog=catalog, reason=f"order {order.id} refunded", now=now)
     elif status in ("disputed", "refunded"):  # a chargeback open, or lost
         revoked = revoke_order_credits(uow, order, reason=f"order {order.id} {status}", now=now)
         if revoked and open_dispute is not None:
@@ -157,10 +160,20 @@ def settle_order_status(
     _settle_account(uow, order.account_id, now)
     settled = uow.orders.get(order.id)
     assert settled is not None
+    if money_went_back:
+        emit(
+            uow,
+            EventType.ORDER_REFUNDED,
+            account_id=order.account_id,
+            obj=order_view(uow, order.id),
+            now=now,
+        )
     return settled
 
 
-def take_back_order(uow: UnitOfWork, order: OrderRecord, *, reason: str, now: datetime) -> None:
+def take_back_order(
+    uow: UnitOfWork, order: OrderRecord, *, catalog: Catalog, reason: str, now: datetime
+) -> None:
     """What a refunded order gave is taken back, whichever way the refund came (rule 24).
 
     A pack's or add-on's credits that are left; a plan's first or renewal order ends the plan
@@ -168,11 +181,11 @@ def take_back_order(uow: UnitOfWork, order: OrderRecord, *, reason: str, now: da
     from back for the rest of the period and takes the upgrade's credits. Safe to repeat.
     """
     if order.kind == "upgrade":
-        undo_upgrade(uow, order=order, reason=reason, now=now)
+        undo_upgrade(uow, catalog=catalog, order=order, reason=reason, now=now)
         return
     revoke_order_credits(uow, order, reason=reason, now=now)
     if order.kind in ("subscription", "renewal") and order.subscription_id:
-        end_plan_now(uow, subscription_id=order.subscription_id, now=now)
+        end_plan_now(uow, catalog=catalog, subscription_id=order.subscription_id, now=now)
 
 
 def revoke_order_credits(uow: UnitOfWork, order: OrderRecord, *, reason: str, now: datetime) -> int:
@@ -198,8 +211,15 @@ def _settle_account(uow: UnitOfWork, account_id: str, now: datetime) -> None:
         uow.accounts.set_status(account_id, "suspended")
         first = next(d for d in disputes if d.status in ("open", "lost"))
         notices.account_suspended(uow, account_id=account_id, order_id=first.order_id, now=now)
+        _account_event(uow, EventType.ACCOUNT_SUSPENDED, account_id, now)
     elif disputes and not charged_back and account.status == "suspended":
         uow.accounts.set_status(account_id, "active")  # the suspension was the chargeback's
+        _account_event(uow, EventType.ACCOUNT_REINSTATED, account_id, now)
+
+
+def _account_event(uow: UnitOfWork, event_type: EventType, account_id: str, now: datetime) -> None:
+    view = account_view(require_account(uow, account_id))
+    emit(uow, event_type, account_id=account_id, obj=view, now=now)
 
 
 def _credit_note_for_new_refunds(
@@ -209,10 +229,11 @@ def _credit_note_for_new_refunds(
     records: list[RefundRecord],
     refunded: int,
     now: datetime,
-) -> None:
+) -> bool:
+    """A credit note for what went back since the last one; True if anything did."""
     credited = uow.documents.credited(order.id)
     if refunded <= credited or order.paid_at is None:
-        return
+        return False
     latest = max((r for r in records if r.status == "succeeded"), key=lambda r: r.updated_at)
     issue_credit_note(
         uow,
@@ -224,6 +245,7 @@ def _credit_note_for_new_refunds(
         payment_reference=latest.provider_refund_id,
         note=latest.reason,
     )
+    return True
 
 
 def start_refund(

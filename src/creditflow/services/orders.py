@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from creditflow.domain.events import EventType
 from creditflow.domain.kinds import MAX_CREDITS, GrantKind
 from creditflow.ids import new_id
 from creditflow.payments.base import ChargeOutcome, ChargeRequest, PaymentProvider
@@ -22,6 +23,7 @@ from creditflow.services.accounts import require_account
 from creditflow.services.checkouts import record_hosted_checkout, return_addresses
 from creditflow.services.credits import grant_credits, validate_channel
 from creditflow.services.documents import issue_invoice, order_tax
+from creditflow.services.events import emit
 from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
 from creditflow.services.views import (
     Money,
@@ -226,6 +228,13 @@ def record_payment(
             uow, catalog=catalog, order=paid, now=now, payment_reference=provider_payment_id
         )
         notices.order_paid(uow, catalog=catalog, order=paid, invoice_number=invoice.number, now=now)
+        emit(
+            uow,
+            EventType.ORDER_PAID,
+            account_id=order.account_id,
+            obj=order_view(uow, order.id),
+            now=now,
+        )
     return payment
 
 

@@ -17,12 +17,14 @@ from typing import Any
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.documents import format_money
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound
+from creditflow.domain.events import EventType
 from creditflow.domain.kinds import MAX_CREDITS, GrantKind
 from creditflow.domain.refunds import due_by, recommend
 from creditflow.domain.refunds.facts import EVIDENCE_KINDS, REASONS, Outcome, RequestFacts
 from creditflow.ids import new_id
 from creditflow.jobs.files import FileStore
 from creditflow.services.credits import grant_credits
+from creditflow.services.events import emit
 from creditflow.services.mail import enqueue_mail
 from creditflow.services.money_back import start_refund, take_back_order
 from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
@@ -141,7 +143,9 @@ def submit_request(
         },
         now,
     )
-    return request_view(uow, record)
+    view = request_view(uow, record)
+    emit(uow, EventType.REFUND_REQUEST_CREATED, account_id=record.account_id, obj=view, now=now)
+    return view
 
 
 def decide_request(
@@ -192,7 +196,9 @@ def decide_request(
         )
         amount = refund.amount
         if not duplicate_only:  # giving back a duplicate charge keeps what was bought
-            take_back_order(uow, order, reason=f"refund request {record.id}", now=now)
+            take_back_order(
+                uow, order, catalog=catalog, reason=f"refund request {record.id}", now=now
+            )
     elif chosen in (Outcome.REPLACEMENT_CREDITS, Outcome.FREE_RETRY):
         credits = _credits_to_give(uow, chosen, record, credits, recommended)
         grant_credits(
@@ -245,7 +251,9 @@ def decide_request(
         },
         now,
     )
-    return request_view(uow, decided)
+    view = request_view(uow, decided)
+    emit(uow, EventType.REFUND_REQUEST_DECIDED, account_id=record.account_id, obj=view, now=now)
+    return view
 
 
 def flag_overdue(uow: UnitOfWork, *, now: datetime, request_id: str) -> None:

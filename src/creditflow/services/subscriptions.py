@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel
+
 from creditflow.domain.catalog import Catalog, Plan
 from creditflow.domain.errors import Conflict, InvalidRequest, NotFound, PaymentDeclined
+from creditflow.domain.events import EventType
 from creditflow.domain.kinds import GrantKind
 from creditflow.domain.periods import MONTHS_PER_INTERVAL, add_months, cycle_index_at, period_at
 from creditflow.domain.plan_changes import ChangeKind, classify_change
@@ -24,6 +27,8 @@ from creditflow.services import notices
 from creditflow.services.accounts import require_account
 from creditflow.services.checkouts import record_hosted_checkout, return_addresses
 from creditflow.services.credits import EXPIRE_GRANT, grant_credits, revoke_grants
+from creditflow.services.events import emit
+from creditflow.services.memberships import get_entitlements
 from creditflow.services.orders import (
     charge_order,
     create_order,
@@ -86,7 +91,7 @@ def subscribe(
             subscription_id=current.id,
         )
     if current is not None:  # an incomplete attempt is replaced by the new one
-        uow.subscriptions.save(current.evolve(status="ended", ended_at=now))
+        _save(uow, catalog, current, current.evolve(status="ended", ended_at=now), now)
     months = MONTHS_PER_INTERVAL[interval]
     record = SubscriptionRecord(
         id=new_id("sub"),
@@ -119,6 +124,13 @@ def subscribe(
         subscription_id=record.id,
     )
     uow.subscriptions.save(record.evolve(order_id=order.id))
+    emit(
+        uow,
+        EventType.SUBSCRIPTION_CREATED,
+        account_id=account.id,
+        obj=subscription_view(_require(uow, record.id)),
+        now=now,
+    )
     outcome = charge_order(uow, catalog=catalog, provider=payment_provider, order=order, now=now)
     if outcome.status != "succeeded":
         uow.due_work.schedule(
@@ -136,10 +148,9 @@ def _activate(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: dateti
     record = _require(uow, order.subscription_id or "")
     if record.status != "incomplete":
         return
-    record = record.evolve(status="active")
-    uow.subscriptions.save(record)
     uow.due_work.cancel(task=INCOMPLETE_EXPIRY, subject_id=record.id)
-    _start_cycle(uow, catalog, record, now, rollover_from=None)
+    _start_cycle(uow, catalog, record.evolve(status="active"), now, rollover_from=None)
+    _save(uow, catalog, record, _require(uow, record.id), now, stored=True)
 
 
 @fulfils("renewal")
@@ -154,24 +165,26 @@ def _renew(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: datetime)
     # still starts at the end of the old one, never inside it.
     starts = max(now, record.current_period_end) if record.status == "active" else now
     _start_cycle(uow, catalog, _require(uow, record.id), starts, rollover_from=previous_cycle_end)
+    renewed = subscription_view(_require(uow, record.id))
+    emit(uow, EventType.SUBSCRIPTION_RENEWED, account_id=record.account_id, obj=renewed, now=now)
 
 
 @fulfils("upgrade")
 def _upgrade(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: datetime) -> None:
     """A paid upgrade: the new plan (and interval) at once, with its prorated credits."""
-    record = _require(uow, order.subscription_id or "")
+    before = _require(uow, order.subscription_id or "")
     change = uow.plan_changes.of_order(order.id)
     assert change is not None
     [item] = uow.orders.items(order.id)
-    start, end = period_at(record.anchor, MONTHS_PER_INTERVAL[change.to_interval], now)
-    record = record.evolve(
+    start, end = period_at(before.anchor, MONTHS_PER_INTERVAL[change.to_interval], now)
+    record = before.evolve(
         plan=change.to_plan,
         interval=change.to_interval,
         current_period_start=start,
         current_period_end=end,
         scheduled_plan=None,
     )
-    uow.subscriptions.save(record)
+    _save(uow, catalog, before, record, now)
     if item.credits:
         grant = _grant_plan_credits(
             uow, catalog, record, item.credits, now, reason=f"upgrade to {item.product}"
@@ -179,7 +192,9 @@ def _upgrade(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: datetim
         uow.plan_changes.set_grant(change.id, grant.id)
 
 
-def undo_upgrade(uow: UnitOfWork, *, order: OrderRecord, reason: str, now: datetime) -> None:
+def undo_upgrade(
+    uow: UnitOfWork, *, catalog: Catalog, order: OrderRecord, reason: str, now: datetime
+) -> None:
     """A refunded upgrade (rule 24): the plan and interval it came from for the rest of the
     period (its entitlements and renewal price with them), and the upgrade's credits taken.
 
@@ -204,7 +219,10 @@ def undo_upgrade(uow: UnitOfWork, *, order: OrderRecord, reason: str, now: datet
     if record.status == "ended" or on_top or record.plan != change.to_plan:
         return
     start, end = period_at(record.anchor, MONTHS_PER_INTERVAL[change.from_interval], now)
-    uow.subscriptions.save(
+    _save(
+        uow,
+        catalog,
+        record,
         record.evolve(
             plan=change.from_plan,
             interval=change.from_interval,
@@ -213,17 +231,57 @@ def undo_upgrade(uow: UnitOfWork, *, order: OrderRecord, reason: str, now: datet
             scheduled_interval=None
             if record.scheduled_interval == change.from_interval
             else record.scheduled_interval,
-        )
+        ),
+        now,
     )
 
 
-def end_plan_now(uow: UnitOfWork, *, subscription_id: str, now: datetime) -> None:
-    """A refunded plan order ends its plan at once (source 003); no renewal follows."""
+def end_plan_now(uow: UnitOfWork, *, catalog: Catalog, subscription_id: str, now: datetime) -> None:
+    """A refunded plan order, or the provider's cancellation, ends the plan at once (source
+    003); no renewal follows."""
     record = uow.subscriptions.get(subscription_id)
     if record is not None and record.status != "ended":
-        uow.subscriptions.save(record.evolve(status="ended", ended_at=now))
+        _save(uow, catalog, record, record.evolve(status="ended", ended_at=now), now)
         uow.due_work.cancel(task=SUBSCRIPTION_CYCLE, subject_id=record.id)
         uow.due_work.cancel(task=SUBSCRIPTION_RETRY, subject_id=record.id)
+
+
+def _save(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    before: SubscriptionRecord,
+    after: SubscriptionRecord,
+    now: datetime,
+    *,
+    stored: bool = False,
+) -> None:
+    """Store a change (unless `stored`), with the events it means for the site: ended,
+    past_due or updated, and entitlements.changed when the plan in force changed."""
+    if not stored:
+        uow.subscriptions.save(after)
+    for event_type in _events_of(before, after):
+        if event_type is EventType.ENTITLEMENTS_CHANGED:
+            obj: BaseModel = get_entitlements(
+                uow, catalog=catalog, now=now, account_id=after.account_id
+            )
+        else:
+            obj = subscription_view(after)
+        emit(uow, event_type, account_id=after.account_id, obj=obj, now=now)
+
+
+def _events_of(before: SubscriptionRecord, after: SubscriptionRecord) -> list[EventType]:
+    was_live, is_live = before.status in LIVE, after.status in LIVE
+    plan_in_force_changed = was_live != is_live or (is_live and before.plan != after.plan)
+    entitlements = [EventType.ENTITLEMENTS_CHANGED] if plan_in_force_changed else []
+    if after.status == "ended" != before.status:
+        return [EventType.SUBSCRIPTION_ENDED, *entitlements]
+    if (before.status, after.status) == ("active", "past_due"):
+        return [EventType.SUBSCRIPTION_PAST_DUE]
+    watched = ("status", "plan", "interval", "cancel_at_period_end")
+    scheduled = ("scheduled_plan", "scheduled_interval")
+    if any(getattr(before, f) != getattr(after, f) for f in (*watched, *scheduled)):
+        return [EventType.SUBSCRIPTION_UPDATED, *entitlements]
+    return []
 
 
 def _start_cycle(
@@ -311,18 +369,19 @@ def run_cycle(
         _start_cycle(uow, catalog, record, now, rollover_from=record.cycle_end)
         return
     if record.cancel_at_period_end:  # rule 9: access lasts to the period end, then ends
-        uow.subscriptions.save(record.evolve(status="ended", ended_at=now))
+        _save(uow, catalog, record, record.evolve(status="ended", ended_at=now), now)
         notices.subscription_ended(uow, catalog=catalog, subscription=record, now=now)
         return
     if record.scheduled_plan or record.scheduled_interval:
         # Rules 11 and 25: a downgrade, or year to month, takes effect at the period end.
-        record = record.evolve(
+        changed = record.evolve(
             plan=record.scheduled_plan or record.plan,
             interval=record.scheduled_interval or record.interval,
             scheduled_plan=None,
             scheduled_interval=None,
         )
-        uow.subscriptions.save(record)
+        _save(uow, catalog, record, changed, now)
+        record = changed
     _charge_renewal(uow, catalog, providers, record, now)
 
 
@@ -338,7 +397,7 @@ def retry_renewal(
     if record is None or record.status != "past_due":
         return
     if record.cancel_at_period_end:
-        uow.subscriptions.save(record.evolve(status="ended", ended_at=now))
+        _save(uow, catalog, record, record.evolve(status="ended", ended_at=now), now)
         return
     _charge_renewal(uow, catalog, providers, record, now)
 
@@ -394,12 +453,14 @@ def renewal_declined(
     retries = record.retries + (1 if record.status == "past_due" else 0)
     total = order.total if order is not None else _renewal_total(catalog, record)
     if retries >= MAX_RETRIES:
-        uow.subscriptions.save(record.evolve(status="ended", ended_at=now, retries=retries))
+        _save(
+            uow, catalog, record, record.evolve(status="ended", ended_at=now, retries=retries), now
+        )
         notices.renewal_failed(
             uow, catalog=catalog, subscription=record, total=total, retry_at=None, now=now
         )
         return
-    uow.subscriptions.save(record.evolve(status="past_due", retries=retries))
+    _save(uow, catalog, record, record.evolve(status="past_due", retries=retries), now)
     uow.due_work.reschedule(
         task=SUBSCRIPTION_RETRY, subject_id=record.id, due_at=now + RETRY_EVERY, now=now
     )
@@ -412,10 +473,12 @@ def _renewal_total(catalog: Catalog, record: SubscriptionRecord) -> int:
     return sum(item.amount for item in renewal_items(catalog, record))
 
 
-def expire_incomplete(uow: UnitOfWork, *, now: datetime, subscription_id: str) -> None:
+def expire_incomplete(
+    uow: UnitOfWork, *, catalog: Catalog, now: datetime, subscription_id: str
+) -> None:
     record = uow.subscriptions.get(subscription_id)
     if record is not None and record.status == "incomplete":
-        uow.subscriptions.save(record.evolve(status="ended", ended_at=now))
+        _save(uow, catalog, record, record.evolve(status="ended", ended_at=now), now)
 
 
 def cancel_subscription(
@@ -423,16 +486,16 @@ def cancel_subscription(
 ) -> SubscriptionView:
     record = _live(uow, subscription_id, "cancelled")
     if not record.cancel_at_period_end:
-        uow.subscriptions.save(record.evolve(cancel_at_period_end=True))
+        _save(uow, catalog, record, record.evolve(cancel_at_period_end=True), now)
         notices.subscription_cancelled(uow, catalog=catalog, subscription=record, now=now)
     return subscription_view(_require(uow, record.id))
 
 
 def resume_subscription(
-    uow: UnitOfWork, *, now: datetime, subscription_id: str
+    uow: UnitOfWork, *, catalog: Catalog, now: datetime, subscription_id: str
 ) -> SubscriptionView:
     record = _live(uow, subscription_id, "resumed")
-    uow.subscriptions.save(record.evolve(cancel_at_period_end=False))
+    _save(uow, catalog, record, record.evolve(cancel_at_period_end=False), now)
     return subscription_view(_require(uow, record.id))
 
 
@@ -480,12 +543,11 @@ def change_plan(
                 code="downgrade_not_allowed",
             )
     if kind in (ChangeKind.DOWNGRADE, ChangeKind.AT_PERIOD_END):
-        uow.subscriptions.save(
-            record.evolve(
-                scheduled_plan=target.code if target.code != current.code else None,
-                scheduled_interval=new_interval if new_interval != record.interval else None,
-            )
+        scheduled = record.evolve(
+            scheduled_plan=target.code if target.code != current.code else None,
+            scheduled_interval=new_interval if new_interval != record.interval else None,
         )
+        _save(uow, catalog, record, scheduled, now)
         return PlanChangeView(
             subscription=subscription_view(_require(uow, record.id)),
             proration=None,
@@ -496,7 +558,7 @@ def change_plan(
     upgraded = _require(uow, record.id)
     later = "month" if kind is ChangeKind.UPGRADE_THEN_MONTHLY else None
     if upgraded.scheduled_interval != later:
-        uow.subscriptions.save(upgraded.evolve(scheduled_interval=later))
+        _save(uow, catalog, upgraded, upgraded.evolve(scheduled_interval=later), now)
     return change.model_copy(update={"subscription": subscription_view(_require(uow, record.id))})
 
 

@@ -412,3 +412,54 @@ class EvidenceFileView(View):
     """`file:<sha256>`: put it in a refund request's evidence."""
     content_type: str
     bytes: int
+
+
+class EventView(View):
+    id: str
+    type: str
+    created_at: datetime
+    account_id: str | None
+    data: dict[str, Any]
+    """`{"object": …}`: the object as the API answered it when the event was written."""
+
+
+class WebhookEndpointView(View):
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    status: str
+    """`enabled`, or `disabled` (by hand, or after 5 days of failed deliveries)."""
+    disabled_reason: str | None = None
+    created_at: datetime
+    secret: str | None = None
+    """`whsec_…`: shown when the endpoint is made and when its secret is rotated, only then."""
+
+
+class WebhookAttemptView(View):
+    at: datetime
+    status_code: int | None
+    error: str | None
+    response: str | None
+    """The first bytes of the answer."""
+    duration_ms: int
+
+
+class WebhookDeliveryView(View):
+    id: str
+    event_id: str
+    endpoint_id: str
+    status: str
+    """`pending` (retried on the Standard Webhooks schedule), `delivered`, `failed`."""
+    attempts: list[WebhookAttemptView]
+    next_attempt_at: datetime | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class AlertsView(View):
+    account_id: str
+    low_balance: int | None
+    """The threshold below which `credits.low` is sent; None: no alert."""
+    source: str
+    """`account` (set with PUT …/alerts) or `catalog` (`[alerts] low_balance`)."""

@@ -22,7 +22,7 @@ from creditflow.payments.base import PaymentProvider
 from creditflow.payments.events import EventKind, ProviderEvent
 from creditflow.services import disputes, money_back
 from creditflow.services.orders import create_order, record_declined, record_payment
-from creditflow.services.subscriptions import renewal_declined, renewal_items
+from creditflow.services.subscriptions import end_plan_now, renewal_declined, renewal_items
 from creditflow.store.orders import OrderRecord
 from creditflow.store.subscriptions import SubscriptionRecord
 from creditflow.store.uow import UnitOfWork
@@ -265,8 +265,7 @@ def _subscription_canceled(d: Delivery) -> bool:
     sub = d.subscription
     if sub is None:
         return False
-    if sub.status != "ended":
-        d.uow.subscriptions.save(sub.evolve(status="ended", ended_at=d.now))
+    end_plan_now(d.uow, catalog=d.catalog, subscription_id=sub.id, now=d.now)
     return True
 
 

@@ -17,7 +17,7 @@ _GET = Statement(f"SELECT {_COLUMNS} FROM accounts WHERE id = :id")
 _GET_FOR_UPDATE = Statement(f"SELECT {_COLUMNS} FROM accounts WHERE id = :id FOR UPDATE")
 _MOVE = Statement(
     "UPDATE accounts SET available = available + :available, held = held + :held "
-    "WHERE id = :id RETURNING available, held"
+    "WHERE id = :id RETURNING available, held, low_balance"
 )
 
 
@@ -85,14 +85,28 @@ class AccountRepository:
             ).scalars()
         )
 
+    def low_balance(self, account_id: str) -> int | None:
+        value = self._connection.execute(
+            select(accounts.c.low_balance).where(accounts.c.id == account_id)
+        ).scalar_one_or_none()
+        return None if value is None else int(value)
+
+    def set_low_balance(self, account_id: str, low_balance: int | None) -> None:
+        self._connection.execute(
+            update(accounts).where(accounts.c.id == account_id).values(low_balance=low_balance)
+        )
+
     def set_status(self, account_id: str, status: str) -> None:
         """`suspended` (a chargeback is open) or `active`; the CHECK refuses anything else."""
         self._connection.execute(
             update(accounts).where(accounts.c.id == account_id).values(status=status)
         )
 
-    def move_balance(self, account_id: str, *, available: int, held: int) -> tuple[int, int]:
-        """Add to the cached sums; the CHECK constraints refuse a negative result."""
+    def move_balance(
+        self, account_id: str, *, available: int, held: int
+    ) -> tuple[int, int, int | None]:
+        """Add to the cached sums; the CHECK constraints refuse a negative result. Also gives
+        the account's own low-balance threshold, for the alert that a fall may set off."""
         row = self._driver.one(_MOVE, {"id": account_id, "available": available, "held": held})
         assert row is not None, f"account {account_id} vanished"
-        return int(row[0]), int(row[1])
+        return int(row[0]), int(row[1]), None if row[2] is None else int(row[2])

@@ -68,6 +68,17 @@ _INSERT_ENTRY = Statement(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class BalanceMove:
+    """An account's available credits before its first entry of a transaction and after its
+    last: what the low-balance alert compares (a dip and recovery inside one is no crossing)."""
+
+    before: int
+    after: int
+    low_balance: int | None
+    """The account's own threshold, if it set one."""
+
+
 class LedgerRepository:
     def __init__(
         self,
@@ -75,11 +86,13 @@ class LedgerRepository:
         driver: Driver,
         accounts: AccountRepository,
         journal: list[Transfer],
+        moves: dict[str, BalanceMove] | None = None,
     ) -> None:
         self._connection = connection
         self._driver = driver
         self._accounts = accounts
         self._journal = journal
+        self._moves = {} if moves is None else moves
 
     def add_grant(
         self,
@@ -224,9 +237,12 @@ class LedgerRepository:
 
         total_available = sum(t.remaining_delta for t in transfers)
         total_held = sum(t.held_delta for t in transfers)
-        available, held = self._accounts.move_balance(
+        available, held, low_balance = self._accounts.move_balance(
             account_id, available=total_available, held=total_held
         )
+        move = self._moves.get(account_id)
+        before = move.before if move else available - total_available
+        self._moves[account_id] = BalanceMove(before, available, low_balance)
         # Walk back from the final sums so each entry carries the balance right after it.
         available -= total_available
         held -= total_held

@@ -19,6 +19,8 @@ class AccountRecord:
     available: int
     held: int
     created_at: datetime
+    low_balance: int | None = None
+    """Its own low-balance threshold (credits.low); None: the catalog's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,10 @@ accounts = Table(
     Column("available", BigInteger, nullable=False, server_default=text("0")),
     Column("held", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", UTCDateTime, nullable=False),
+    # The account's own low-balance threshold (credits.low), over the catalog's [alerts] one.
+    Column("low_balance", BigInteger),
     CheckConstraint("available >= 0", name="available_not_negative"),
+    CheckConstraint("low_balance >= 0", name="low_balance_not_negative"),
     CheckConstraint("held >= 0", name="held_not_negative"),
     CheckConstraint("status IN ('active', 'suspended')", name="status_known"),
 )
@@ -641,3 +644,84 @@ plan_changes = Table(
     Column("undone_at", UTCDateTime),
 )
 Index("ix_plan_changes_subscription", plan_changes.c.subscription_id, plan_changes.c.seq)
+
+
+events = Table(
+    "events",
+    metadata,
+    # What happened, written in the transaction of the change it reports, with the object as
+    # the API answered it then; the site replays what it missed from here.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("type", String(48), nullable=False),
+    Column("account_id", String(32)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("data", Text, nullable=False),
+)
+Index("ix_events_account", events.c.account_id, events.c.seq)
+Index("ix_events_type", events.c.type, events.c.seq)
+Index("ix_events_created_at", events.c.created_at)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    # JSON list of event types, or ["*"].
+    Column("events", Text, nullable=False),
+    Column("description", Text),
+    Column("status", String(16), nullable=False),
+    # The signing secret, and the one it replaced while that still signs (24 hours).
+    Column("secret", String(64), nullable=False),
+    Column("previous_secret", String(64)),
+    Column("previous_secret_until", UTCDateTime),
+    # Wall-clock time of the first failed delivery since the last good one: 5 days disable it.
+    Column("failing_since", UTCDateTime),
+    Column("disabled_reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    CheckConstraint("status IN ('enabled', 'disabled')", name="status_known"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # One event to one endpoint, queued in the event's transaction, sent after the commit by
+    # the delivery loop, retried on the Standard Webhooks schedule (on the wall clock).
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("event_id", String(32), ForeignKey("events.id"), nullable=False),
+    Column("endpoint_id", String(32), ForeignKey("webhook_endpoints.id"), nullable=False),
+    # pending | delivered | failed (given up, or the endpoint deleted)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # NULL: due at once (queued on the engine's clock, which may be a test clock).
+    Column("next_attempt_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+)
+Index(
+    "ix_webhook_deliveries_due",
+    webhook_deliveries.c.status,
+    webhook_deliveries.c.next_attempt_at,
+)
+Index("ix_webhook_deliveries_endpoint", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.seq)
+Index("ix_webhook_deliveries_event", webhook_deliveries.c.event_id)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(32), ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    # The answer's first bytes, as text.
+    Column("response", Text),
+    Column("duration_ms", Integer, nullable=False),
+)
+Index("ix_webhook_attempts_delivery", webhook_attempts.c.delivery_id, webhook_attempts.c.seq)

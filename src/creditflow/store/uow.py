@@ -6,6 +6,7 @@ rolls everything back, so a refused request leaves no trace. Repositories never 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from types import TracebackType
 
@@ -18,10 +19,12 @@ from creditflow.store.clock_state import ClockStateRepository
 from creditflow.store.connections import Connections
 from creditflow.store.documents import DocumentRepository
 from creditflow.store.due_work import DueWorkRepository
+from creditflow.store.endpoints import EndpointRepository
+from creditflow.store.events import EventRepository
 from creditflow.store.holds import HoldRepository
 from creditflow.store.idempotency import IdempotencyRepository
 from creditflow.store.jobs import JobRepository
-from creditflow.store.ledger import LedgerRepository
+from creditflow.store.ledger import BalanceMove, LedgerRepository
 from creditflow.store.memberships import MembershipRepository
 from creditflow.store.orders import OrderRepository
 from creditflow.store.outbox import OutboxRepository
@@ -37,11 +40,20 @@ class UnitOfWork:
     accounts: AccountRepository
     ledger: LedgerRepository
 
-    def __init__(self, connections: Connections, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        connections: Connections,
+        *,
+        read_only: bool = False,
+        before_commit: Callable[[UnitOfWork], None] | None = None,
+    ) -> None:
         self._connections = connections
         self._read_only = read_only
+        self._before_commit = before_commit
         self.posted: list[Transfer] = []
         """Transfers posted in this transaction, reported to metrics once it commits."""
+        self.balance_moves: dict[str, BalanceMove] = {}
+        """Each account's available credits before and after this transaction's entries."""
 
     def __enter__(self) -> UnitOfWork:
         connection = self._connections.acquire()
@@ -58,10 +70,20 @@ class UnitOfWork:
             raise
         self.driver = Driver(connection)
         self.accounts = AccountRepository(connection, self.driver)
-        self.ledger = LedgerRepository(connection, self.driver, self.accounts, self.posted)
+        self.ledger = LedgerRepository(
+            connection, self.driver, self.accounts, self.posted, self.balance_moves
+        )
         return self
 
     # The other repositories are made on first use: most units of work never touch them.
+
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.connection)
+
+    @cached_property
+    def endpoints(self) -> EndpointRepository:
+        return EndpointRepository(self.connection)
 
     @cached_property
     def holds(self) -> HoldRepository:
@@ -144,4 +166,7 @@ class UnitOfWork:
             self._connections.release(self.connection)
 
     def commit(self) -> None:
+        """Commit, after what must be part of every transaction (alerts its entries set off)."""
+        if self._before_commit is not None and self.balance_moves:
+            self._before_commit(self)
         self._transaction.commit()
