@@ -70,6 +70,11 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "reason": "The upscale came out blurred.",
     },
     "account_suspended": {"reason": "a chargeback was opened", "order_id": "ord_1"},
+    "webhook_endpoint_disabled": {
+        "endpoint_id": "whe_1",
+        "url": "https://site.example/hooks",
+        "reason": "every delivery failed since 2026-01-10T09:00:00+00:00",
+    },
 }
 
 
