@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from creditflow.api.errors import Unauthorized
-from creditflow.domain.errors import Forbidden
+from creditflow.domain.errors import Forbidden, Unauthorized
 from creditflow.engine import Engine
 from creditflow.services.api_keys import hash_secret
 

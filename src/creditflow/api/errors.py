@@ -19,10 +19,6 @@ from creditflow.domain import errors
 log = logging.getLogger(__name__)
 
 
-class Unauthorized(errors.CreditflowError):
-    code = "unauthorized"
-
-
 class MalformedJson(errors.CreditflowError):
     code = "malformed_json"
 
@@ -30,7 +26,7 @@ class MalformedJson(errors.CreditflowError):
 STATUS: list[tuple[type[errors.CreditflowError], int]] = [
     (MalformedJson, 400),
     (errors.InvalidSignature, 400),
-    (Unauthorized, 401),
+    (errors.Unauthorized, 401),
     (errors.InsufficientCredits, 402),
     (errors.PaymentDeclined, 402),
     (errors.AccountSuspended, 403),

@@ -21,6 +21,12 @@ class CreditflowError(Exception):
             self.code = code  # a more precise code than the class's, e.g. `members_only`
 
 
+class Unauthorized(CreditflowError):
+    """No API key, or one that is not valid."""
+
+    code = "unauthorized"
+
+
 class Forbidden(CreditflowError):
     """Not allowed for this account now (a members-only product, an exceeded entitlement)."""
 

@@ -77,7 +77,7 @@ class Accounts(Part):
         priority: int | None = None,
         channel: str | None = None,
         source_type: str = "manual",
-        source_id: str | None = None,
+        source_id: str | None = "python",
         idempotency_key: IdempotencyArg = None,
     ) -> GrantView:
         expires = as_utc(expires_at) if expires_at else None
