@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from creditflow.api.auth import KeyRing
 from creditflow.api.errors import install_error_handlers
 from creditflow.api.middleware import MAX_JSON_BODY, BodySizeLimit, RequestMetrics
+from creditflow.api.openapi import install_openapi
 from creditflow.api.routes import (
     accounts,
     billing,
@@ -26,7 +28,19 @@ from creditflow.api.routes import (
 from creditflow.engine import Engine
 from creditflow.scheduler import Repeating, due_work_loop, mail_loop, webhook_loop
 
+API_DESCRIPTION = (
+    "The credits-and-subscriptions engine of an AI image site: a double-entry credit ledger, "
+    "holds for jobs in flight, plans, orders, refunds and disputes, and the events of it all. "
+    'Every POST takes an `Idempotency-Key`; errors are `{"error": {"code", "message", '
+    '"details"}}` with a stable code.'
+)
 MAX_JOB_OUTPUTS_BODY = 64 * 1024 * 1024
+
+
+class Health(BaseModel):
+    status: str
+
+
 """Base64 outputs of a finished job (a 4x upscale of a large image is tens of MiB)."""
 
 
@@ -78,10 +92,12 @@ def create_app(
     app = FastAPI(
         title="creditflow",
         version="1",
+        description=API_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
+    install_openapi(app)
     app.state.engine = engine
     app.state.keys = KeyRing(engine, admin_key)
     install_error_handlers(app)
@@ -97,12 +113,18 @@ def create_app(
     if engine.test_clock is not None:
         app.include_router(test_clock.router)
 
-    @app.get("/healthz")
+    @app.get("/healthz", summary="Is the service up", response_model=Health)
     def healthz() -> JSONResponse:
+        """200 while the service answers; for load balancers and orchestrators."""
         return JSONResponse({"status": "ok"})
 
-    @app.get("/metrics")
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text."}},
+    )
     def metrics() -> Response:
+        """Requests, latencies, and credits granted and spent by kind, as Prometheus text."""
         return Response(engine.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     app.add_middleware(BodySizeLimit, limit_for=body_limits(engine))

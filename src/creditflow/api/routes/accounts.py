@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from creditflow.api.auth import Principal, allow
 from creditflow.api.idempotency import answer, idempotency_key, raw_body
+from creditflow.api.openapi import problems
 from creditflow.api.schemas import AccountCreate
 from creditflow.engine import Engine
 from creditflow.services.views import AccountView, Page
@@ -22,13 +23,20 @@ def engine_of(request: Request) -> Engine:
     return engine
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    summary="Open an account",
+    response_model=AccountView,
+    responses=problems({409: ["account_exists"]}),
+)
 def create_account(
     request: Request,
     body: AccountCreate,
     principal: Writer,
     raw: Annotated[bytes, Depends(raw_body)],
 ) -> Response:
+    """An account for one of the site's users, found again by its `external_id`."""
     key = idempotency_key(request, principal, raw)
     account = engine_of(request).create_account(
         external_id=body.external_id, email=body.email, country=body.country, idempotency_key=key
@@ -36,12 +44,13 @@ def create_account(
     return answer(account, status=201, key=key)
 
 
-@router.get("/{account_id}")
+@router.get("/{account_id}", summary="Get an account", response_model=AccountView)
 def get_account(request: Request, account_id: str, _: Reader) -> Response:
+    """The account, with its status (`active`, or `suspended` by a chargeback)."""
     return answer(engine_of(request).account(account_id), status=200)
 
 
-@router.get("")
+@router.get("", summary="List accounts", response_model=Page[AccountView])
 def list_accounts(
     request: Request,
     _: Reader,
@@ -49,6 +58,7 @@ def list_accounts(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Response:
+    """Accounts, or the one with `?external_id=`."""
     engine = engine_of(request)
     if external_id is not None:
         found = engine.find_account(external_id)

@@ -7,8 +7,10 @@ from fastapi.responses import Response
 
 from creditflow.api.auth import Principal, allow
 from creditflow.api.idempotency import answer, idempotency_key, raw_body
+from creditflow.api.openapi import problems
 from creditflow.api.routes.accounts import engine_of
 from creditflow.api.schemas import ConsumeCreate, GrantCreate
+from creditflow.services.views import BalanceView, GrantView, LedgerEntryView, Page, SpendView
 
 router = APIRouter(prefix="/v1/accounts/{account_id}")
 
@@ -18,17 +20,28 @@ Granter = Annotated[Principal, Depends(allow("support"))]
 RawBody = Annotated[bytes, Depends(raw_body)]
 
 
-@router.get("/balance")
+@router.get("/balance", summary="Get the balance", response_model=BalanceView)
 def get_balance(
     request: Request, account_id: str, _: Reader, channel: str | None = None
 ) -> Response:
+    """Available and held credits, by kind, with each grant that has credits left and its expiry;
+    `?channel=` counts only what that channel may spend. Read from cached sums: never a scan of
+    the ledger."""
     return answer(engine_of(request).balance(account_id, channel=channel), status=200)
 
 
-@router.post("/grants", status_code=201)
+@router.post(
+    "/grants",
+    status_code=201,
+    summary="Grant credits",
+    response_model=GrantView,
+    responses=problems({403: ["account_suspended"]}),
+)
 def grant_credits(
     request: Request, account_id: str, body: GrantCreate, principal: Granter, raw: RawBody
 ) -> Response:
+    """Put credits into a new grant of a kind (`purchased`, `promo`, `replacement`, …), optionally
+    expiring and scoped to a channel. Support and admin only."""
     key = idempotency_key(request, principal, raw)
     grant = engine_of(request).grant(
         account_id,
@@ -45,10 +58,18 @@ def grant_credits(
     return answer(grant, status=201, key=key)
 
 
-@router.post("/consume")
+@router.post(
+    "/consume",
+    summary="Spend credits",
+    response_model=SpendView,
+    responses=problems({402: ["insufficient_credits"], 403: ["account_suspended"]}),
+)
 def consume_credits(
     request: Request, account_id: str, body: ConsumeCreate, principal: Spender, raw: RawBody
 ) -> Response:
+    """Spend credits now, drawn down in the catalog's order (kind priority, then earliest expiry,
+    then oldest). Never below zero under any concurrency; an `Idempotency-Key` makes a retry
+    spend once."""
     key = idempotency_key(request, principal, raw)
     spend = engine_of(request).consume(
         account_id,
@@ -61,7 +82,7 @@ def consume_credits(
     return answer(spend, status=200, key=key)
 
 
-@router.get("/ledger")
+@router.get("/ledger", summary="Read the ledger", response_model=Page[LedgerEntryView])
 def get_ledger(
     request: Request,
     account_id: str,
@@ -69,5 +90,7 @@ def get_ledger(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Response:
+    """The account's ledger entries, newest first: their `credits` sum to `available` and their
+    `held` to `held`."""
     page = engine_of(request).ledger(account_id, limit=limit, cursor=cursor)
     return answer(page, status=200)

@@ -15,12 +15,13 @@ from starlette.formparsers import MultiPartException
 
 from creditflow.api.auth import Principal, allow
 from creditflow.api.idempotency import answer, idempotency_key, raw_body
+from creditflow.api.openapi import binary, multipart, problems
 from creditflow.api.routes.accounts import engine_of
 from creditflow.api.schemas import JobClaim, JobCompletion, JobFailure
 from creditflow.domain.errors import InvalidRequest
 from creditflow.services.idempotency import IdempotencyKey
 from creditflow.services.jobs import JobOutput, validate_params
-from creditflow.services.views import DownloadView, Page
+from creditflow.services.views import DownloadView, JobView, Page
 
 router = APIRouter(prefix="/v1")
 
@@ -32,8 +33,34 @@ RawBody = Annotated[bytes, Depends(raw_body)]
 FORM_FIELDS = ("operation", "params", "image", "channel")
 
 
-@router.post("/accounts/{account_id}/jobs", status_code=201)
+@router.post(
+    "/accounts/{account_id}/jobs",
+    status_code=201,
+    summary="Start an image job",
+    response_model=JobView,
+    openapi_extra=multipart(
+        {
+            "operation": {"type": "string", "description": "An operation of the catalog."},
+            "params": {
+                "type": "string",
+                "description": 'JSON text, e.g. {"loras": ["…"]} for a generation.',
+            },
+            "image": {"type": "string", "format": "binary", "description": "The input image."},
+            "channel": {"type": "string", "enum": ["web", "app"]},
+        },
+        ["operation", "image"],
+    ),
+    responses=problems(
+        {
+            402: ["insufficient_credits"],
+            403: ["entitlement_exceeded", "account_suspended"],
+            422: ["invalid_image", "invalid_request"],
+        }
+    ),
+)
 async def create_job(request: Request, account_id: str, principal: Site) -> Response:
+    """multipart: `operation`, `params` (JSON text) and one `image`. The image is judged from its
+    bytes, the job priced from the catalog, and its cost held; a refused job holds nothing."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise InvalidRequest(
@@ -81,7 +108,9 @@ async def create_job(request: Request, account_id: str, principal: Site) -> Resp
     return answer(job, status=201, key=key)
 
 
-@router.get("/accounts/{account_id}/jobs")
+@router.get(
+    "/accounts/{account_id}/jobs", summary="List an account's jobs", response_model=Page[JobView]
+)
 def list_jobs(
     request: Request,
     account_id: str,
@@ -89,11 +118,19 @@ def list_jobs(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Response:
+    """The account's jobs, newest first."""
     return answer(engine_of(request).jobs(account_id, limit=limit, cursor=cursor), status=200)
 
 
-@router.post("/jobs/claim")
+@router.post(
+    "/jobs/claim",
+    summary="Claim the next job",
+    response_model=JobView,
+    responses={204: {"description": "No job is waiting."}},
+)
 def claim_job(request: Request, principal: Worker, body: JobClaim | None = None) -> Response:
+    """For workers: the oldest queued job (of these operations), now running; 204 when none is
+    waiting."""
     operations = body.operations if body is not None else None
     job = engine_of(request).claim_job(worker=principal.key_id, operations=operations)
     if job is None:
@@ -101,21 +138,33 @@ def claim_job(request: Request, principal: Worker, body: JobClaim | None = None)
     return answer(job, status=200)
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", summary="Get a job", response_model=JobView)
 def get_job(request: Request, job_id: str, _: AnyReader) -> Response:
+    """A job, its status, cost and outputs."""
     return answer(engine_of(request).job(job_id), status=200)
 
 
-@router.get("/jobs/{job_id}/input")
+@router.get(
+    "/jobs/{job_id}/input",
+    summary="Download a job's input",
+    responses=binary("image/*", "The input image."),
+)
 def get_input(request: Request, job_id: str, _: Worker) -> Response:
+    """For workers: the job's input image."""
     content_type, data = engine_of(request).job_input(job_id)
     return Response(data, media_type=content_type)
 
 
-@router.post("/jobs/{job_id}/complete")
+@router.post(
+    "/jobs/{job_id}/complete",
+    summary="Complete a job",
+    response_model=JobView,
+    responses=problems({409: ["job_finished", "job_not_claimed"]}),
+)
 def complete_job(
     request: Request, job_id: str, body: JobCompletion, principal: Worker, raw: RawBody
 ) -> Response:
+    """For workers: the outputs, base64; the hold is captured."""
     key = idempotency_key(request, principal, raw)
     outputs = []
     for n, output in enumerate(body.outputs):
@@ -130,17 +179,28 @@ def complete_job(
     return answer(job, status=200, key=key)
 
 
-@router.post("/jobs/{job_id}/fail")
+@router.post(
+    "/jobs/{job_id}/fail",
+    summary="Fail a job",
+    response_model=JobView,
+    responses=problems({409: ["job_finished", "job_not_claimed"]}),
+)
 def fail_job(
     request: Request, job_id: str, body: JobFailure, principal: Worker, raw: RawBody
 ) -> Response:
+    """For workers: the job failed, its hold is released, so it costs nothing."""
     key = idempotency_key(request, principal, raw)
     job = engine_of(request).fail_job(job_id, error=body.error, idempotency_key=key)
     return answer(job, status=200, key=key)
 
 
-@router.get("/jobs/{job_id}/outputs/{n}")
+@router.get(
+    "/jobs/{job_id}/outputs/{n}",
+    summary="Download an output",
+    responses=binary("application/octet-stream", "The output file."),
+)
 def get_output(request: Request, job_id: str, n: int, principal: Reader) -> Response:
+    """One output of a job; the download is recorded for the refund rules."""
     output, data = engine_of(request).download_output(job_id, n, key_id=principal.key_id)
     disposition = f'attachment; filename="{_safe_name(output.name)}"'
     return Response(
@@ -148,8 +208,11 @@ def get_output(request: Request, job_id: str, n: int, principal: Reader) -> Resp
     )
 
 
-@router.get("/jobs/{job_id}/downloads")
+@router.get(
+    "/jobs/{job_id}/downloads", summary="List a job's downloads", response_model=Page[DownloadView]
+)
 def list_downloads(request: Request, job_id: str, _: Reader) -> Response:
+    """Who downloaded which output, and when."""
     found = engine_of(request).downloads(job_id)
     return answer(Page[DownloadView](data=found, next_cursor=None), status=200)
 

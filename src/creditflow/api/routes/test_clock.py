@@ -11,31 +11,38 @@ from creditflow.api.auth import Principal, allow
 from creditflow.api.idempotency import answer, idempotency_key, raw_body
 from creditflow.api.routes.accounts import engine_of
 from creditflow.api.schemas import ClockAdvance, TestPayment, TestPaymentBehavior
-from creditflow.services.views import ClockView
+from creditflow.services.views import ClockView, OrderView, TestBehaviorView
 
 router = APIRouter(prefix="/v1")
 
 Driver = Annotated[Principal, Depends(allow("service", "support"))]
 
 
-@router.get("/test-clock")
+@router.get("/test-clock", summary="Read the test clock", response_model=ClockView)
 def read_clock(request: Request, _: Driver) -> Response:
+    """Where the test clock stands (only with `--test-clock`)."""
     return answer(ClockView(now=engine_of(request).clock.now()), status=200)
 
 
-@router.post("/test-clock/advance")
+@router.post("/test-clock/advance", summary="Move the test clock", response_model=ClockView)
 def advance_clock(
     request: Request,
     body: ClockAdvance,
     principal: Driver,
     raw: Annotated[bytes, Depends(raw_body)],
 ) -> Response:
+    """Work every piece of due work in time order (renewals, expiries, time-outs), then stand at the
+    new time."""
     key = idempotency_key(request, principal, raw)
     view = engine_of(request).advance_clock(seconds=body.seconds, to=body.to, idempotency_key=key)
     return answer(view, status=200, key=key)
 
 
-@router.post("/accounts/{account_id}/test-payment-behavior")
+@router.post(
+    "/accounts/{account_id}/test-payment-behavior",
+    summary="Make the test provider decline",
+    response_model=TestBehaviorView,
+)
 def set_test_payment_behavior(
     request: Request,
     account_id: str,
@@ -51,7 +58,12 @@ def set_test_payment_behavior(
     return answer(view, status=200, key=key)
 
 
-@router.post("/orders/{order_id}/test-payments", status_code=201)
+@router.post(
+    "/orders/{order_id}/test-payments",
+    status_code=201,
+    summary="Pay an order again (test)",
+    response_model=OrderView,
+)
 def add_test_payment(
     request: Request,
     order_id: str,
