@@ -22,8 +22,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -364,6 +366,72 @@ def bench_http(seconds: float, clients: int) -> float:
         server.wait()
 
 
+# Webhooks
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+def bench_webhooks(seconds: float, events: int) -> dict[str, float]:
+    """Spends and grants with one endpoint taking every event, beside none, interleaved; then
+    deliveries per second from the outbox to a loopback receiver, beside bare httpx POSTs of
+    the same bodies to it."""
+    folder = tempfile.mkdtemp(prefix="creditflow-bench-")
+    engine = Engine(
+        database_url=f"sqlite:///{os.path.join(folder, 'hooks.db')}",
+        environ={"CREDITFLOW_WEBHOOKS_ALLOW_PRIVATE": "1"},
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    account, _grant = funded(engine)
+
+    def spend() -> None:
+        engine.consume(account, credits=1)
+
+    def grant() -> None:
+        engine.grant(account, credits=1, kind="promo", reason="bench")
+
+    figures: dict[str, list[float]] = {}
+    for _ in range(2):
+        for name, work in (("spend", spend), ("grant", grant)):
+            figures.setdefault(f"{name}_without", []).append(rate(seconds, work))
+            endpoint = engine.create_webhook_endpoint(url=url, events=["*"])
+            figures.setdefault(f"{name}_with", []).append(rate(seconds, work))
+            engine.delete_webhook_endpoint(endpoint.id)
+    results = {name: max(rates) for name, rates in figures.items()}
+
+    engine.create_webhook_endpoint(url=url, events=["account.created"])
+    for n in range(events):
+        engine.create_account(external_id=f"hook-{n}", email="hook@example.com")
+    started = time.perf_counter()
+    delivered = 0
+    while sent := engine.deliver_webhooks(limit=500):
+        delivered += sent
+    results["deliveries"] = delivered / (time.perf_counter() - started)
+    bodies = [e.model_dump_json() for e in engine.events(type="account.created", limit=500).data]
+    with httpx.Client() as client:
+        started = time.perf_counter()
+        for n in range(events):
+            client.post(url, content=bodies[n % len(bodies)], headers={"webhook-id": str(n)})
+        results["raw_posts"] = events / (time.perf_counter() - started)
+    server.shutdown()
+    engine.close()
+    return results
+
+
 def print_latencies(figures: dict[str, float]) -> None:
     for what, key in (("spend latency (median)", "latency"), ("balance read (median) ", "balance")):
         small, large = figures[f"{key}_1e3_ms"], figures[f"{key}_1e6_ms"]
@@ -379,6 +447,7 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--postgres-url", help="use this server instead of starting one")
+    parser.add_argument("--events", type=int, default=2000, help="events to deliver")
     args = parser.parse_args()
 
     print("SQLite, synchronous=FULL, one thread")
@@ -403,6 +472,19 @@ def main() -> None:
                 f"   ratio {api / raw:.2f}"
             )
         print_latencies(pg)
+
+    print("Webhooks (SQLite FULL; one endpoint taking every event, to a loopback receiver)")
+    hooks = bench_webhooks(args.seconds, args.events)
+    for name in ("spend", "grant"):
+        without, with_ = hooks[f"{name}_without"], hooks[f"{name}_with"]
+        print(
+            f"  {name}s/s   no endpoint {without:8.0f}   with one {with_:8.0f}   "
+            f"ratio {with_ / without:.2f}"
+        )
+    print(
+        f"  deliveries/s {hooks['deliveries']:8.0f}   bare httpx POSTs/s {hooks['raw_posts']:8.0f}"
+        f"   ratio {hooks['deliveries'] / hooks['raw_posts']:.2f}"
+    )
 
     if not args.skip_http:
         print("HTTP (creditflow serve, SQLite FULL, keep-alive)")

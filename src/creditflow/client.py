@@ -19,7 +19,7 @@ import json
 import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
@@ -47,6 +47,8 @@ from creditflow.services.views import (
     RefundView,
     SpendView,
     SubscriptionView,
+    WebhookDeliveryView,
+    WebhookEndpointView,
 )
 
 P = ParamSpec("P")
@@ -514,6 +516,97 @@ class Requests:
     def event(self, event_id: str) -> Request[EventView]:
         return Request("GET", f"/v1/events/{_seg(event_id)}", _reader(EventView))
 
+    def redeliver_event(
+        self,
+        event_id: str,
+        *,
+        endpoint_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Request[EventView]:
+        return Request(
+            "POST",
+            f"/v1/events/{_seg(event_id)}/redeliver",
+            _reader(EventView),
+            _given(endpoint_id=endpoint_id),
+            idempotency_key=idempotency_key,
+        )
+
+    # Webhook endpoints (admin)
+
+    def create_webhook_endpoint(
+        self,
+        *,
+        url: str,
+        events: Sequence[str],
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Request[WebhookEndpointView]:
+        return Request(
+            "POST",
+            "/v1/webhook-endpoints",
+            _reader(WebhookEndpointView),
+            _given(url=url, events=list(events), description=description),
+            idempotency_key=idempotency_key,
+        )
+
+    def webhook_endpoints(self) -> Request[list[WebhookEndpointView]]:
+        def data(page: Any) -> list[WebhookEndpointView]:
+            return Page[WebhookEndpointView].model_validate(page).data
+
+        return Request("GET", "/v1/webhook-endpoints", data)
+
+    def webhook_endpoint(self, endpoint_id: str) -> Request[WebhookEndpointView]:
+        return Request(
+            "GET", f"/v1/webhook-endpoints/{_seg(endpoint_id)}", _reader(WebhookEndpointView)
+        )
+
+    def update_webhook_endpoint(
+        self,
+        endpoint_id: str,
+        *,
+        url: str | None = None,
+        events: Sequence[str] | None = None,
+        status: str | None = None,
+        description: str | None = None,
+    ) -> Request[WebhookEndpointView]:
+        body = _given(
+            url=url,
+            events=list(events) if events is not None else None,
+            status=status,
+            description=description,
+        )
+        return Request(
+            "PATCH",
+            f"/v1/webhook-endpoints/{_seg(endpoint_id)}",
+            _reader(WebhookEndpointView),
+            body,
+        )
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> Request[WebhookEndpointView]:
+        return Request(
+            "DELETE", f"/v1/webhook-endpoints/{_seg(endpoint_id)}", _reader(WebhookEndpointView)
+        )
+
+    def rotate_webhook_secret(
+        self, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> Request[WebhookEndpointView]:
+        return Request(
+            "POST",
+            f"/v1/webhook-endpoints/{_seg(endpoint_id)}/rotate-secret",
+            _reader(WebhookEndpointView),
+            idempotency_key=idempotency_key,
+        )
+
+    def webhook_deliveries(
+        self, endpoint_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Request[Page[WebhookDeliveryView]]:
+        return Request(
+            "GET",
+            f"/v1/webhook-endpoints/{_seg(endpoint_id)}/deliveries",
+            _reader(Page[WebhookDeliveryView]),
+            params=_given(limit=limit, cursor=cursor),
+        )
+
 
 _REQUESTS = Requests()
 _ERRORS: dict[str, type[errors.CreditflowError]] = {
@@ -602,7 +695,9 @@ def _result(request: Request[R], response: httpx.Response) -> R:
 
 
 def _key_of(request: Request[Any]) -> str | None:
-    if request.method == "GET":
+    """A POST's key: the caller's, or one made for this call and all its retries. PUT, PATCH and
+    DELETE are idempotent by themselves."""
+    if request.method != "POST":
         return None
     return request.idempotency_key or f"cf-{uuid.uuid4()}"
 
@@ -742,6 +837,14 @@ class Client:
     decide_refund_request = _sync(Requests.decide_refund_request)
     events = _sync(Requests.events)
     event = _sync(Requests.event)
+    redeliver_event = _sync(Requests.redeliver_event)
+    create_webhook_endpoint = _sync(Requests.create_webhook_endpoint)
+    webhook_endpoints = _sync(Requests.webhook_endpoints)
+    webhook_endpoint = _sync(Requests.webhook_endpoint)
+    update_webhook_endpoint = _sync(Requests.update_webhook_endpoint)
+    delete_webhook_endpoint = _sync(Requests.delete_webhook_endpoint)
+    rotate_webhook_secret = _sync(Requests.rotate_webhook_secret)
+    webhook_deliveries = _sync(Requests.webhook_deliveries)
 
     # Every page of a list
     iter_accounts = _pages(Requests.accounts)
@@ -833,6 +936,14 @@ class AsyncClient:
     decide_refund_request = _async(Requests.decide_refund_request)
     events = _async(Requests.events)
     event = _async(Requests.event)
+    redeliver_event = _async(Requests.redeliver_event)
+    create_webhook_endpoint = _async(Requests.create_webhook_endpoint)
+    webhook_endpoints = _async(Requests.webhook_endpoints)
+    webhook_endpoint = _async(Requests.webhook_endpoint)
+    update_webhook_endpoint = _async(Requests.update_webhook_endpoint)
+    delete_webhook_endpoint = _async(Requests.delete_webhook_endpoint)
+    rotate_webhook_secret = _async(Requests.rotate_webhook_secret)
+    webhook_deliveries = _async(Requests.webhook_deliveries)
 
     # Every page of a list
     iter_accounts = _async_pages(Requests.accounts)

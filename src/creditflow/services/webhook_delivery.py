@@ -32,11 +32,11 @@ from creditflow.webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=10)
 """A batch is hidden from other servers this long; one that dies with it leaves it due again."""
 FAILING_FOR = timedelta(days=5)
 LANES = 8
-PER_ENDPOINT = 10
+PER_ENDPOINT = 50
 """Deliveries one endpoint gets a round at most: the others' turn comes first."""
 ERROR_KEPT = 500
 
@@ -72,16 +72,17 @@ def _take(uow: UnitOfWork, now: datetime, limit: int) -> dict[str, list[Outgoing
     due = uow.endpoints.due(now, limit)
     uow.endpoints.lease([d.id for d in due], now + LEASE)
     endpoints = {e.id: e for e in uow.endpoints.listed()}
+    events = uow.events.many({d.event_id for d in due})
     lanes: dict[str, list[Outgoing]] = defaultdict(list)
+    next_round: list[str] = []
     for delivery in due:
         endpoint = endpoints.get(delivery.endpoint_id)
         if endpoint is None or endpoint.status != "enabled":
             continue  # deleted or disabled since: it waits (or was given up) untouched
         if len(lanes[endpoint.id]) >= PER_ENDPOINT:
-            uow.endpoints.lease([delivery.id], now)  # due again at once, next round
+            next_round.append(delivery.id)
             continue
-        event = uow.events.get(delivery.event_id)
-        assert event is not None
+        event = events[delivery.event_id]
         body = event_view(event).model_dump_json()
         headers = signed_headers(
             message_id=event.id,
@@ -90,6 +91,7 @@ def _take(uow: UnitOfWork, now: datetime, limit: int) -> dict[str, list[Outgoing
             at=now,
         )
         lanes[endpoint.id].append(Outgoing(delivery, endpoint.url, headers, body))
+    uow.endpoints.lease(next_round, now)  # due again at once, for the next round
     return lanes
 
 
@@ -100,34 +102,35 @@ def _send_lane(
     operator: str | None,
     lane: list[Outgoing],
 ) -> int:
-    """One endpoint's deliveries in order; if it does not answer at all, the rest wait."""
-    for n, outgoing in enumerate(lane):
+    """One endpoint's deliveries in order, their outcomes recorded together; if it does not
+    answer at all, the rest wait for the next round."""
+    outcomes: list[tuple[DeliveryRecord, Sent]] = []
+    for outgoing in lane:
         sent = sender.send(outgoing.url, headers=outgoing.headers, body=outgoing.body)
-        _settle(context, outgoing.delivery, sent, wall_clock.now(), operator)
-        if sent.unreachable and n + 1 < len(lane):
-            _put_back(context, [o.delivery.id for o in lane[n + 1 :]], wall_clock.now())
-            return n + 1
-    return len(lane)
+        outcomes.append((outgoing.delivery, sent))
+        if sent.unreachable:
+            break
+    untried = [o.delivery.id for o in lane[len(outcomes) :]]
+    now = wall_clock.now()
+
+    def record(uow: UnitOfWork) -> None:
+        for delivery, sent in outcomes:
+            _record(uow, delivery, sent, now)
+        uow.endpoints.lease(untried, now)
+        endpoint = uow.endpoints.get(lane[0].delivery.endpoint_id, for_update=True)
+        if endpoint is None:
+            return
+        if any(sent.delivered for _, sent in outcomes):
+            if endpoint.failing_since is not None:
+                uow.endpoints.save(endpoint.evolve(failing_since=None))
+        else:
+            _count_failure(uow, endpoint, now, operator)
+
+    context.run_plain(record)
+    return len(outcomes)
 
 
-def _settle(
-    context: ServiceContext,
-    delivery: DeliveryRecord,
-    sent: Sent,
-    now: datetime,
-    operator: str | None,
-) -> None:
-    context.run_plain(lambda uow: _record(uow, delivery, sent, now, operator))
-
-
-def _put_back(context: ServiceContext, delivery_ids: list[str], now: datetime) -> None:
-    """Not attempted this round: due again at once, for the next."""
-    context.run_plain(lambda uow: uow.endpoints.lease(delivery_ids, now))
-
-
-def _record(
-    uow: UnitOfWork, delivery: DeliveryRecord, sent: Sent, now: datetime, operator: str | None
-) -> None:
+def _record(uow: UnitOfWork, delivery: DeliveryRecord, sent: Sent, now: datetime) -> None:
     attempts = delivery.attempts + 1
     uow.endpoints.add_attempt(
         AttemptRecord(
@@ -139,7 +142,6 @@ def _record(
             duration_ms=sent.duration_ms,
         )
     )
-    endpoint = uow.endpoints.get(delivery.endpoint_id, for_update=True)
     if sent.delivered:
         uow.endpoints.settle(
             delivery.id,
@@ -148,8 +150,6 @@ def _record(
             next_attempt_at=None,
             finished_at=now,
         )
-        if endpoint is not None and endpoint.failing_since is not None:
-            uow.endpoints.save(endpoint.evolve(failing_since=None))
         return
     delay = retry_delay("webhook", attempts=attempts)
     uow.endpoints.settle(
@@ -159,8 +159,6 @@ def _record(
         next_attempt_at=now + delay if delay is not None else None,
         finished_at=None if delay is not None else now,
     )
-    if endpoint is not None:
-        _count_failure(uow, endpoint, now, operator)
 
 
 def _count_failure(

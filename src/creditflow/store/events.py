@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -37,6 +38,13 @@ class EventRepository:
             .first()
         )
         return EventRecord(**row) if row else None
+
+    def many(self, event_ids: Iterable[str]) -> dict[str, EventRecord]:
+        wanted = list(event_ids)
+        if not wanted:
+            return {}
+        rows = self._connection.execute(select(*_COLUMNS).where(events.c.id.in_(wanted)))
+        return {row.id: EventRecord(**row) for row in rows.mappings()}
 
     def page(
         self,
