@@ -390,3 +390,25 @@ def test_every_problem_of_a_file_is_listed_one_per_line(tmp_path: Path) -> None:
     assert len(message.splitlines()) == 2
     assert_names(message, file, "site.currency")
     assert_names(message, file, "packs[0].credits")
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "wanted"),
+    [
+        ('[alerts]\nlow_balance = "500"\n', "alerts.low_balance", "whole number"),
+        ("[alerts]\nlow_balance = -5\n", "alerts.low_balance", "must not be negative"),
+        ("[alerts]\nlow_credits = 5\n", "alerts.low_credits", "unknown key"),
+    ],
+)
+def test_the_alerts_section_is_checked_like_every_other(
+    tmp_path: Path, section: str, key: str, wanted: str
+) -> None:
+    file, message = refusal(tmp_path, GOOD + "\n" + section)
+    assert_names(message, file, key, wanted)
+
+
+def test_a_site_address_must_be_absolute(tmp_path: Path) -> None:
+    file, message = refusal(
+        tmp_path, edited('timezone = "UTC"', 'timezone = "UTC"\nurl = "site.example"')
+    )
+    assert_names(message, file, "site.url", "absolute address")
