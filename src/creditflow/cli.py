@@ -1,4 +1,4 @@
-"""The `creditflow` command: serve, check, keys, catalog, accounts."""
+"""The `creditflow` command: serve, check, keys, staff, catalog, accounts."""
 
 from __future__ import annotations
 
@@ -28,12 +28,14 @@ def _commands(help: str) -> typer.Typer:
 
 app = _commands("creditflow: credits and subscriptions for AI image sites.")
 keys_app = _commands("API keys.")
+staff_app = _commands("Staff of the support console (/console).")
 catalog_app = _commands("Catalog files.")
 accounts_app = _commands("Accounts, for people.")
 webhooks_app = _commands("Provider webhooks.")
 invoices_app = _commands("Invoices and credit notes.")
 refunds_app = _commands("Refund requests.")
 app.add_typer(keys_app, name="keys")
+app.add_typer(staff_app, name="staff")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(webhooks_app, name="webhooks")
@@ -196,6 +198,59 @@ def create_key(
     finally:
         engine.close()
     typer.echo(key.secret)
+
+
+@staff_app.command("create")
+def create_staff(
+    email: Annotated[str, typer.Argument(help="Their email: what they sign in with.")],
+    role: Annotated[
+        str, typer.Option(help="support (refunds, credits, disputes) or admin (also staff, keys).")
+    ],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Make a staff member; without --password-stdin a password is made up and printed."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    engine = _engine(db, creates=True)
+    try:
+        with _refusals():
+            member, secret = engine.create_staff(email, role=role, password=password)
+    finally:
+        engine.close()
+    typer.echo(f"created {member.role} {member.email}")
+    if password is None:
+        typer.echo(f"password: {secret}")
+
+
+@staff_app.command("list")
+def list_staff(db: DbOption = None) -> None:
+    """Every staff member: email, role, active or disabled."""
+    engine = _engine(db)
+    try:
+        members = engine.staff()
+    finally:
+        engine.close()
+    if not members:
+        typer.echo("no staff yet: creditflow staff create EMAIL --role admin")
+    for member in members:
+        typer.echo(f"{member.email}\t{member.role}\t{member.status}")
+
+
+@staff_app.command("disable")
+def disable_staff(
+    email: Annotated[str, typer.Argument(help="The staff member's email.")],
+    db: DbOption = None,
+) -> None:
+    """Stop a staff member signing in; their open sessions end now."""
+    engine = _engine(db)
+    try:
+        with _refusals():
+            member = engine.disable_staff(email)
+    finally:
+        engine.close()
+    typer.echo(f"disabled {member.email}")
 
 
 @catalog_app.command("validate")

@@ -180,13 +180,18 @@ class Requests:
         )
 
     def ledger(
-        self, account_id: str, *, limit: int | None = None, cursor: str | None = None
+        self,
+        account_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        type: str | None = None,
     ) -> Request[Page[LedgerEntryView]]:
         return Request(
             "GET",
             f"/v1/accounts/{_seg(account_id)}/ledger",
             _reader(Page[LedgerEntryView]),
-            params=_given(limit=limit, cursor=cursor),
+            params=_given(limit=limit, cursor=cursor, type=type),
         )
 
     def hold(

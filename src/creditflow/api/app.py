@@ -27,6 +27,7 @@ from creditflow.api.routes import (
 )
 from creditflow.engine import Engine
 from creditflow.scheduler import Repeating, due_work_loop, mail_loop, webhook_loop
+from creditflow.web import install_pages
 
 API_DESCRIPTION = (
     "The credits-and-subscriptions engine of an AI image site: a double-entry credit ledger, "
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(events.router)
     if engine.test_clock is not None:
         app.include_router(test_clock.router)
+    install_pages(app)
 
     @app.get("/healthz", summary="Is the service up", response_model=Health)
     def healthz() -> JSONResponse:

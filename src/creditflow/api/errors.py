@@ -1,12 +1,15 @@
 """The one place where errors become HTTP answers, in the contract's shape.
 
-`{"error": {"code", "message", "details"}}`; never a 500 for bad input.
+`{"error": {"code", "message", "details"}}`; never a 500 for bad input. Under the paths of the
+server-rendered pages (`app.state.error_pages`: path prefix → page maker) the same error is a
+page for people instead.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,6 +50,34 @@ def status_of(error: errors.CreditflowError) -> int:
     return 400
 
 
+ErrorPage = Callable[[Request, int, errors.CreditflowError], Response]
+"""Makes the page people see for an error under its prefix (a 404 page, a sign-in redirect)."""
+
+
+def _page_maker(request: Request) -> ErrorPage | None:
+    pages: dict[str, ErrorPage] = getattr(request.app.state, "error_pages", {})
+    path = request.url.path
+    for prefix, make in pages.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return make
+    return None
+
+
+def _answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    error: errors.CreditflowError | None = None,
+) -> Response:
+    make = _page_maker(request)
+    if make is not None:
+        shown = error or errors.CreditflowError(message, code=code, **(details or {}))
+        return make(request, status, shown)
+    return error_response(status, code, message, details)
+
+
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:
@@ -60,8 +91,8 @@ def error_response(
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.CreditflowError)
-    async def _domain(_request: Request, error: errors.CreditflowError) -> Response:
-        return error_response(status_of(error), error.code, error.message, error.details)
+    async def _domain(request: Request, error: errors.CreditflowError) -> Response:
+        return _answer(request, status_of(error), error.code, error.message, error.details, error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:
@@ -84,19 +115,18 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         first = problems[0]
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-        return error_response(422, "invalid_request", message, {"errors": problems})
+        return _answer(request, 422, "invalid_request", message, {"errors": problems})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> Response:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
-        return error_response(
-            error.status_code, codes.get(error.status_code, "http_error"), str(error.detail)
-        )
+        code = codes.get(error.status_code, "http_error")
+        return _answer(request, error.status_code, code, str(error.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, error: Exception) -> Response:
+    async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error", exc_info=error)
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        return _answer(request, 500, "internal_error", "Something went wrong on our side.")
 
 
 def _describe(problem: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from creditflow.clock import Clock, SystemClock, TestClock
 from creditflow.domain.catalog import Catalog
 from creditflow.engine.accounts import Accounts
 from creditflow.engine.billing import Billing
+from creditflow.engine.console import Console
 from creditflow.engine.events import Events
 from creditflow.engine.jobs import Jobs
 from creditflow.engine.operations import Operations
@@ -107,13 +108,17 @@ class Engine:
         self._payments = Payments(self.context, mail_transport=self.mail_transport)
         self._support = Support(self.context)
         self._operations = Operations(self.context)  # resumes a test clock where it stood
-        # Webhooks go out in real time, whatever clock the engine runs on.
+        # Webhooks go out and console sessions idle in real time, whatever clock the engine
+        # runs on.
+        real_time = wall_clock or SystemClock()
         self._events = Events(
             self.context,
-            wall_clock=wall_clock or SystemClock(),
+            wall_clock=real_time,
             allow_private=env.get("CREDITFLOW_WEBHOOKS_ALLOW_PRIVATE", "") == "1",
             operator=env.get("CREDITFLOW_OPERATOR_EMAIL") or self.catalog.site.email,
         )
+        self.console = Console(self.context, wall_clock=real_time)
+        """The support console's reads and actions (staff, sessions, pages), for /console."""
 
     def close(self) -> None:
         self._events.close()
@@ -222,3 +227,8 @@ class Engine:
     create_api_key = delegate("_operations", Operations.create_api_key)
     has_api_keys = delegate("_operations", Operations.has_api_keys)
     find_api_key_by_hash = delegate("_operations", Operations.find_api_key_by_hash)
+
+    # Staff of the support console (creditflow.engine.console; its pages use `console`)
+    create_staff = delegate("console", Console.create_staff)
+    staff = delegate("console", Console.staff)
+    disable_staff = delegate("console", Console.disable_staff)

@@ -149,10 +149,18 @@ class Accounts(Part):
         )
 
     def ledger(
-        self, account_id: str, *, limit: int | None = None, cursor: str | None = None
+        self,
+        account_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        type: str | None = None,
     ) -> Page[LedgerEntryView]:
+        """Newest first; `type` keeps one kind of entry (grant, consume, hold, …)."""
         return self._read(
-            lambda uow: list_entries(uow, account_id=account_id, limit=limit, cursor=cursor)
+            lambda uow: list_entries(
+                uow, account_id=account_id, limit=limit, cursor=cursor, type=type
+            )
         )
 
     # Holds

@@ -54,3 +54,21 @@ def account_view(record: AccountRecord) -> AccountView:
         status=record.status,
         created_at=record.created_at,
     )
+
+
+def suspend(uow: UnitOfWork, *, account_id: str, why: str, now: datetime) -> None:
+    """No spending, no buying, and the account's portal sessions end (`why`: `chargeback`
+    or `support`)."""
+    uow.accounts.set_status(account_id, "suspended", suspension=why)
+    uow.web_sessions.end_all_of("portal", account_id, now)
+    _tell(uow, EventType.ACCOUNT_SUSPENDED, account_id, now)
+
+
+def reinstate(uow: UnitOfWork, *, account_id: str, now: datetime) -> None:
+    uow.accounts.set_status(account_id, "active")
+    _tell(uow, EventType.ACCOUNT_REINSTATED, account_id, now)
+
+
+def _tell(uow: UnitOfWork, event_type: EventType, account_id: str, now: datetime) -> None:
+    view = account_view(require_account(uow, account_id))
+    emit(uow, event_type, account_id=account_id, obj=view, now=now)

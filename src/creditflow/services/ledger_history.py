@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from creditflow.domain.errors import InvalidRequest
+from creditflow.domain.kinds import EntryType
 from creditflow.services.accounts import require_account
 from creditflow.services.pagination import check_limit, decode_int_cursor, encode_cursor
 from creditflow.services.views import LedgerEntryView, Page
@@ -12,12 +14,20 @@ _CURSOR = "entries"
 
 
 def list_entries(
-    uow: UnitOfWork, *, account_id: str, limit: int | None, cursor: str | None
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    limit: int | None,
+    cursor: str | None,
+    type: str | None = None,
 ) -> Page[LedgerEntryView]:
     size = check_limit(limit)
     before = decode_int_cursor(cursor, _CURSOR)
+    if type is not None and type not in set(EntryType):
+        known = ", ".join(EntryType)
+        raise InvalidRequest(f"Unknown entry type {type!r}; the types are {known}.", field="type")
     require_account(uow, account_id)
-    rows = uow.ledger.entries_page(account_id, before_seq=before, limit=size + 1)
+    rows = uow.ledger.entries_page(account_id, before_seq=before, limit=size + 1, type=type)
     more = len(rows) > size
     rows = rows[:size]
     return Page[LedgerEntryView](

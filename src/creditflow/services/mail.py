@@ -29,7 +29,7 @@ from jinja2 import TemplateError
 
 from creditflow.ids import new_id
 from creditflow.jobs.files import FileStore
-from creditflow.mail.compose import TEMPLATES, Attachment, compose, render
+from creditflow.mail.compose import TEMPLATES, Attachment, Rendered, compose, render
 from creditflow.mail.transports import MailDeliveryError, MailTransport
 from creditflow.services.context import ServiceContext
 from creditflow.store.outbox import OutboxMessage
@@ -149,6 +149,14 @@ def retry_delay(attempts: int) -> timedelta:
     # The exponent is capped before multiplying: 2**attempts after a week of failures would
     # overflow timedelta.
     return min(FIRST_RETRY * (1 << min(attempts, 16)), LONGEST_WAIT)  # 30 s * 2**attempts
+
+
+def as_sent(message: OutboxMessage, *, site_name: str) -> Rendered:
+    """A queued or sent message as its recipient reads it (for support's pages)."""
+    stored = json.loads(message.context)
+    return render(
+        message.template, _full_context(stored, to=message.to_address, site_name=site_name)
+    )
 
 
 def _full_context(stored: Mapping[str, Any], *, to: str, site_name: str) -> dict[str, Any]:

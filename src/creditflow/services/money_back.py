@@ -15,7 +15,7 @@ from creditflow.domain.events import EventType
 from creditflow.ids import new_id
 from creditflow.payments.events import RefundRequest
 from creditflow.services import notices, provider_calls
-from creditflow.services.accounts import account_view, require_account
+from creditflow.services.accounts import reinstate, suspend
 from creditflow.services.credit_usage import order_grants
 from creditflow.services.credits import revoke_grants
 from creditflow.services.documents import issue_credit_note
@@ -208,18 +208,16 @@ def _settle_account(uow: UnitOfWork, account_id: str, now: datetime) -> None:
     disputes = uow.disputes.of_account(account_id)
     charged_back = any(d.status in ("open", "lost") for d in disputes)
     if charged_back and account.status == "active":
-        uow.accounts.set_status(account_id, "suspended")
+        suspend(uow, account_id=account_id, why="chargeback", now=now)
         first = next(d for d in disputes if d.status in ("open", "lost"))
         notices.account_suspended(uow, account_id=account_id, order_id=first.order_id, now=now)
-        _account_event(uow, EventType.ACCOUNT_SUSPENDED, account_id, now)
-    elif disputes and not charged_back and account.status == "suspended":
-        uow.accounts.set_status(account_id, "active")  # the suspension was the chargeback's
-        _account_event(uow, EventType.ACCOUNT_REINSTATED, account_id, now)
-
-
-def _account_event(uow: UnitOfWork, event_type: EventType, account_id: str, now: datetime) -> None:
-    view = account_view(require_account(uow, account_id))
-    emit(uow, event_type, account_id=account_id, obj=view, now=now)
+    elif (
+        disputes
+        and not charged_back
+        and account.status == "suspended"
+        and uow.accounts.suspension(account_id) == "chargeback"  # not one support decided
+    ):
+        reinstate(uow, account_id=account_id, now=now)
 
 
 def _credit_note_for_new_refunds(

@@ -96,11 +96,19 @@ class AccountRepository:
             update(accounts).where(accounts.c.id == account_id).values(low_balance=low_balance)
         )
 
-    def set_status(self, account_id: str, status: str) -> None:
-        """`suspended` (a chargeback is open) or `active`; the CHECK refuses anything else."""
+    def set_status(self, account_id: str, status: str, *, suspension: str | None = None) -> None:
+        """`suspended` (with why: `chargeback` or `support`) or `active`."""
         self._connection.execute(
-            update(accounts).where(accounts.c.id == account_id).values(status=status)
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(status=status, suspension=suspension if status == "suspended" else None)
         )
+
+    def suspension(self, account_id: str) -> str | None:
+        value = self._connection.execute(
+            select(accounts.c.suspension).where(accounts.c.id == account_id)
+        ).scalar_one_or_none()
+        return None if value is None else str(value)
 
     def move_balance(
         self, account_id: str, *, available: int, held: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from creditflow.store.tables import api_keys
 
@@ -15,6 +15,15 @@ class ApiKeyRecord:
     id: str
     role: str
     label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedApiKey:
+    id: str
+    role: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 class ApiKeyRepository:
@@ -44,3 +53,24 @@ class ApiKeyRepository:
             )
         ).first()
         return ApiKeyRecord(row.id, row.role, row.label) if row else None
+
+    def listed(self) -> list[ListedApiKey]:
+        rows = self._connection.execute(
+            select(
+                api_keys.c.id,
+                api_keys.c.role,
+                api_keys.c.label,
+                api_keys.c.created_at,
+                api_keys.c.revoked_at,
+            ).order_by(api_keys.c.created_at.desc(), api_keys.c.id)
+        ).mappings()
+        return [ListedApiKey(**row) for row in rows]
+
+    def revoke(self, key_id: str, now: datetime) -> bool:
+        """Whether a live key of that id was revoked now."""
+        done = self._connection.execute(
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return done.rowcount == 1

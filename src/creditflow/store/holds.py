@@ -66,6 +66,15 @@ class HoldRepository:
         )
         return _hold_record(row) if row else None
 
+    def held_of(self, account_id: str) -> list[HoldRecord]:
+        """Holds still in flight, oldest first."""
+        rows = self._connection.execute(
+            select(holds)
+            .where(holds.c.account_id == account_id, holds.c.status == HoldStatus.HELD.value)
+            .order_by(holds.c.created_at)
+        ).mappings()
+        return [_hold_record(row) for row in rows]
+
     def allocations(self, hold_id: str) -> list[Allocation]:
         rows = self._connection.execute(
             select(hold_allocations)

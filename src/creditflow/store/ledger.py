@@ -211,6 +211,16 @@ class LedgerRepository:
         ).all()
         return {str(row[0]): int(row[1]) for row in rows}
 
+    def grants_page(self, account_id: str, *, limit: int) -> list[GrantRecord]:
+        """The account's grants, emptied ones too, newest first."""
+        query = (
+            select(grants)
+            .where(grants.c.account_id == account_id)
+            .order_by(grants.c.seq.desc())
+            .limit(limit)
+        )
+        return [_grant_record(row) for row in self._connection.execute(query).all()]
+
     def grants_by_id(self, grant_ids: Sequence[str]) -> dict[str, GrantRecord]:
         rows = self._connection.execute(select(grants).where(grants.c.id.in_(grant_ids))).all()
         return {row.id: _grant_record(row) for row in rows}
@@ -301,7 +311,7 @@ class LedgerRepository:
         return [EntryRecord(**row) for row in self._connection.execute(query).mappings()]
 
     def entries_page(
-        self, account_id: str, *, before_seq: int | None, limit: int
+        self, account_id: str, *, before_seq: int | None, limit: int, type: str | None = None
     ) -> list[EntryRecord]:
         """Newest first; `before_seq` is the cursor of the previous page."""
         query = (
@@ -312,6 +322,8 @@ class LedgerRepository:
         )
         if before_seq is not None:
             query = query.where(entries.c.seq < before_seq)
+        if type is not None:
+            query = query.where(entries.c.type == type)
         return [EntryRecord(**row) for row in self._connection.execute(query).mappings()]
 
 

@@ -32,6 +32,14 @@ class MembershipRepository:
             )
         )
 
+    def resources_of(self, account_id: str) -> list[dict[str, object]]:
+        rows = self._connection.execute(
+            select(resources)
+            .where(resources.c.account_id == account_id)
+            .order_by(resources.c.created_at)
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def resource_counts(self, account_id: str) -> dict[str, int]:
         rows = self._connection.execute(
             select(resources.c.type, func.count())

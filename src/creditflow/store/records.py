@@ -21,6 +21,8 @@ class AccountRecord:
     created_at: datetime
     low_balance: int | None = None
     """Its own low-balance threshold (credits.low); None: the catalog's."""
+    suspension: str | None = None
+    """Why it is suspended (`chargeback` or `support`); None when active."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,38 @@ class RefundRequestRepository:
             for row in rows
         ]
 
+    def queue(
+        self, *, status: str | None, reason: str | None, limit: int
+    ) -> list[RefundRequestRecord]:
+        """Support's work list: overdue first, then by due date (any status if None)."""
+        query = select(*_REQUEST_COLUMNS)
+        if status is not None:
+            query = query.where(refund_requests.c.status == status)
+        if reason is not None:
+            query = query.where(refund_requests.c.reason == reason)
+        rows = self._connection.execute(
+            query.order_by(
+                refund_requests.c.overdue.desc(), refund_requests.c.due_by, refund_requests.c.seq
+            ).limit(limit)
+        ).mappings()
+        return [RefundRequestRecord(**row) for row in rows]
+
+    def of_account(self, account_id: str) -> list[RefundRequestRecord]:
+        rows = self._connection.execute(
+            select(*_REQUEST_COLUMNS)
+            .where(refund_requests.c.account_id == account_id)
+            .order_by(refund_requests.c.seq.desc())
+        ).mappings()
+        return [RefundRequestRecord(**row) for row in rows]
+
+    def decided_since(self, since: datetime) -> list[RefundRequestRecord]:
+        rows = self._connection.execute(
+            select(*_REQUEST_COLUMNS).where(
+                refund_requests.c.decided_at.is_not(None), refund_requests.c.decided_at >= since
+            )
+        ).mappings()
+        return [RefundRequestRecord(**row) for row in rows]
+
     def open_by_due(self) -> list[RefundRequestRecord]:
         rows = self._connection.execute(
             select(*_REQUEST_COLUMNS)
@@ -173,6 +205,26 @@ class RefundRequestRepository:
                 detail=json.dumps(detail, default=str, sort_keys=True),
             )
         )
+
+    def audit_page(
+        self, *, actor: str | None, action: str | None, before_seq: int | None, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The audit log, newest first, of one staff member or one action if asked."""
+        query = select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit)
+        if actor:
+            query = query.where(audit_events.c.actor == actor)
+        if action:
+            query = query.where(audit_events.c.action == action)
+        if before_seq is not None:
+            query = query.where(audit_events.c.seq < before_seq)
+        return [
+            (row["seq"], {**row, "detail": json.loads(row["detail"])})
+            for row in self._connection.execute(query).mappings()
+        ]
+
+    def audit_actions(self) -> list[str]:
+        rows = self._connection.execute(select(audit_events.c.action).distinct())
+        return sorted(row.action for row in rows)
 
     def audit_of(self, subject_id: str) -> list[dict[str, Any]]:
         rows = self._connection.execute(

@@ -150,6 +150,15 @@ class DisputeRepository:
         ).mappings()
         return [DisputeRecord(**row) for row in rows]
 
+    def listed(self, *, status: str | None, limit: int) -> list[DisputeRecord]:
+        """Newest first; `open`, or closed (`won`, `lost`), or all."""
+        query = select(disputes).order_by(disputes.c.created_at.desc()).limit(limit)
+        if status == "closed":
+            query = query.where(disputes.c.status != "open")
+        elif status is not None:
+            query = query.where(disputes.c.status == status)
+        return [DisputeRecord(**row) for row in self._connection.execute(query).mappings()]
+
     def add_revoked(self, dispute_id: str, credits: int) -> None:
         self._connection.execute(
             update(disputes)

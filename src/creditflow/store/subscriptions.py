@@ -132,6 +132,14 @@ class PlanChangeRepository:
         )
         return PlanChangeRecord(**row) if row else None
 
+    def of_subscription(self, subscription_id: str) -> list[PlanChangeRecord]:
+        rows = self._connection.execute(
+            select(*_CHANGE_COLUMNS)
+            .where(plan_changes.c.subscription_id == subscription_id)
+            .order_by(plan_changes.c.seq)
+        ).mappings()
+        return [PlanChangeRecord(**row) for row in rows]
+
     def latest_of(self, subscription_id: str) -> PlanChangeRecord | None:
         row = (
             self._connection.execute(

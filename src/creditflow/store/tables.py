@@ -49,6 +49,9 @@ accounts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The account's own low-balance threshold (credits.low), over the catalog's [alerts] one.
     Column("low_balance", BigInteger),
+    # Why a suspended account is: `chargeback` (lifted when its disputes are won) or `support`
+    # (lifted only by support).
+    Column("suspension", String(16)),
     CheckConstraint("available >= 0", name="available_not_negative"),
     CheckConstraint("low_balance >= 0", name="low_balance_not_negative"),
     CheckConstraint("held >= 0", name="held_not_negative"),
@@ -591,12 +594,13 @@ audit_events = Table(
     # Who did what, when and why: support decisions, disputes, incidents.
     Column("seq", Sequence64, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False),
-    Column("actor", String(64), nullable=False),
+    Column("actor", String(320), nullable=False),
     Column("action", String(64), nullable=False),
     Column("subject_id", String(64), nullable=False),
     Column("detail", Text, nullable=False),
 )
 Index("ix_audit_events_subject", audit_events.c.subject_id, audit_events.c.seq)
+Index("ix_audit_events_actor", audit_events.c.actor, audit_events.c.seq)
 
 
 provider_calls = Table(
@@ -725,3 +729,46 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
 )
 Index("ix_webhook_attempts_delivery", webhook_attempts.c.delivery_id, webhook_attempts.c.seq)
+
+
+staff = Table(
+    "staff",
+    metadata,
+    # The people who work in the support console. Passwords are argon2id hashes.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+    CheckConstraint("role IN ('support', 'admin')", name="role_known"),
+    CheckConstraint("status IN ('active', 'disabled')", name="status_known"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # A browser's session: of a staff member (console) or of one account (portal). The cookie
+    # holds a random token; only its SHA-256 is kept here.
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject_id", String(32), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    CheckConstraint("kind IN ('console', 'portal')", name="kind_known"),
+)
+Index("ix_web_sessions_subject", web_sessions.c.kind, web_sessions.c.subject_id)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    # Failed sign-ins by `email:…` and by `address:…`: five within the window and the door shuts.
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_sign_in_failures_key", sign_in_failures.c.key, sign_in_failures.c.at)

@@ -32,7 +32,9 @@ from creditflow.store.provider_calls import ProviderCallRepository
 from creditflow.store.raw_sql import Driver
 from creditflow.store.refund_requests import RefundRequestRepository
 from creditflow.store.refunds import DisputeRepository, RefundRepository
+from creditflow.store.staff import StaffRepository
 from creditflow.store.subscriptions import PlanChangeRepository, SubscriptionRepository
+from creditflow.store.web_sessions import WebSessionRepository
 from creditflow.store.webhooks import WebhookEventRepository
 
 
@@ -84,6 +86,14 @@ class UnitOfWork:
     @cached_property
     def endpoints(self) -> EndpointRepository:
         return EndpointRepository(self.connection)
+
+    @cached_property
+    def staff(self) -> StaffRepository:
+        return StaffRepository(self.connection)
+
+    @cached_property
+    def web_sessions(self) -> WebSessionRepository:
+        return WebSessionRepository(self.connection)
 
     @cached_property
     def holds(self) -> HoldRepository:

@@ -89,8 +89,9 @@ def get_ledger(
     _: Reader,
     limit: int | None = None,
     cursor: str | None = None,
+    type: str | None = None,
 ) -> Response:
     """The account's ledger entries, newest first: their `credits` sum to `available` and their
     `held` to `held`."""
-    page = engine_of(request).ledger(account_id, limit=limit, cursor=cursor)
+    page = engine_of(request).ledger(account_id, limit=limit, cursor=cursor, type=type)
     return answer(page, status=200)
