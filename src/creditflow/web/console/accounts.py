@@ -98,6 +98,7 @@ async def _account_page(
         values=values or {},
         errors=errors or {},
         currency=engine.catalog.site.currency,
+        plan_names={plan.code: plan.name for plan in engine.catalog.plans},
     )
 
 
