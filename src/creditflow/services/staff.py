@@ -26,6 +26,9 @@ FAILURE_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
+_NOBODY = _hasher.hash(secrets.token_urlsafe(18))
+"""Checked against when no active member has the email, so an answer takes as long either way
+and its timing does not tell which emails belong to staff."""
 
 
 class TooManyAttempts(Forbidden):
@@ -102,7 +105,11 @@ def authenticate(
             f"Too many failed sign-ins; try again in {FAILURE_WINDOW.seconds // 60} minutes.",
         )
     record = uow.staff.by_email(email.strip())
-    if record is None or record.status != "active" or not _verifies(record, password):
+    if record is None or record.status != "active":
+        _verifies(_NOBODY, password)
+        uow.staff.add_failure(keys, now)
+        return None
+    if not _verifies(record.password_hash, password):
         uow.staff.add_failure(keys, now)
         return None
     if _hasher.check_needs_rehash(record.password_hash):
@@ -111,9 +118,9 @@ def authenticate(
     return member(record)
 
 
-def _verifies(record: StaffRecord, password: str) -> bool:
+def _verifies(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(record.password_hash, password)
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

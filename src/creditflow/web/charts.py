@@ -14,9 +14,9 @@ from datetime import date
 from markupsafe import Markup, escape
 
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000")
-WIDTH = 720
+WIDTH = 480
 HEIGHT = 220
-LEFT = 56
+LEFT = 76
 BOTTOM = 28
 TOP = 12
 
@@ -28,7 +28,7 @@ class Series:
 
 
 def nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2, 2.5 or 5 times a power of ten that is at least `value`."""
+    """The smallest of 1, 2 or 5 times a power of ten that is at least `value` (1 for none)."""
     if value <= 0:
         return 1
     scale = 1
@@ -37,6 +37,15 @@ def nice_ceiling(value: int) -> int:
             if value <= step * scale:
                 return step * scale
         scale *= 10
+
+
+def _steps(top: int) -> int:
+    """Gridlines for an axis up to `top`: each at a whole value, evenly apart (20 in fives,
+    10 in twos, 5 in ones, 2 in ones, 1 alone), so no line is labelled a value it is not at."""
+    for steps in (4, 5, 2) if str(top).startswith("2") else (5, 4, 2):
+        if top % steps == 0:
+            return steps
+    return 1
 
 
 def daily_bars(
@@ -56,9 +65,10 @@ def daily_bars(
     slot = plot_w / max(len(days), 1)
     bar = max(slot * 0.7, 1.0)
     parts: list[str] = []
-    for tick in range(5):
-        value = top * tick // 4
-        y = TOP + plot_h - plot_h * tick / 4
+    steps = _steps(top)
+    for tick in range(steps + 1):
+        value = top * tick // steps
+        y = TOP + plot_h - plot_h * tick / steps
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">'
@@ -88,20 +98,24 @@ def daily_bars(
 
 
 def bars(title: str, rows: Sequence[tuple[str, int]]) -> Markup:
-    """One horizontal bar per row, its count at its end."""
+    """One horizontal bar per row, its count at its end (a count of 0 has no bar, only the 0)."""
     top = nice_ceiling(max((n for _, n in rows), default=0))
     height = max(len(rows), 1) * 30 + 8
-    label_w = 200
+    label_w = 150
     plot_w = WIDTH - label_w - 60
     parts: list[str] = []
     for index, (label, count) in enumerate(rows):
         y = 6 + index * 30
         width = plot_w * count / top
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + 17}" class="label" text-anchor="end">'
-            f"{escape(label)}</text>"
+        bar = (
             f'<rect x="{label_w}" y="{y + 4}" width="{max(width, 1):.1f}" height="18" '
             f'fill="{PALETTE[0]}"/>'
+            if count > 0
+            else ""
+        )
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 17}" class="label" text-anchor="end">'
+            f"{escape(label)}</text>{bar}"
             f'<text x="{label_w + width + 6:.1f}" y="{y + 17}" class="label">{count:,}</text>'
         )
     return _figure(title, parts, [], height=height)

@@ -6,7 +6,8 @@ message beside it; nothing has happened yet when it does.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
@@ -17,6 +18,10 @@ from creditflow.domain.catalog import currency_exponent
 from creditflow.domain.errors import CreditflowError, InvalidRequest
 from creditflow.web.console.session import StaffSession
 from creditflow.web.layer import check_csrf, render
+
+_AMOUNT = re.compile(r"(\d+|\d{1,3}(,\d{3})+)(\.\d*)?|\.\d+")
+"""Digits, commas only between thousands, a decimal point: not 1e3, nor 12,50 read as 1250."""
+_WHOLE = re.compile(r"\d+|\d{1,3}(,\d{3})+")
 
 
 async def checked_form(request: Request, agent: StaffSession) -> FormData:
@@ -49,12 +54,13 @@ def text(form: FormData, name: str, *, required: bool = False, label: str | None
 
 def whole_number(form: FormData, name: str, *, label: str, optional: bool = False) -> int | None:
     """A whole number typed into a form: digits, with thousands separators allowed."""
-    value = text(form, name).replace(",", "").replace("_", "").replace(" ", "")
+    value = text(form, name).replace(" ", "")
     if not value:
         if optional:
             return None
         raise InvalidRequest(f"{label} is required.", field=name)
-    if not value.isdigit() or len(value) > 15:
+    value = value.replace(",", "") if _WHOLE.fullmatch(value) else ""
+    if not value.isdecimal() or len(value) > 15:
         raise InvalidRequest(f"{label} must be a whole number.", field=name)
     return int(value)
 
@@ -63,19 +69,16 @@ def money_amount(
     form: FormData, name: str, *, currency: str, label: str, optional: bool = False
 ) -> int | None:
     """An amount typed as people write it (12.50) in minor units (1250) of `currency`."""
-    value = text(form, name).replace(",", "").replace(" ", "")
+    value = text(form, name).replace(" ", "")
     if not value:
         if optional:
             return None
         raise InvalidRequest(f"{label} is required.", field=name)
     exponent = currency_exponent(currency)
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount < 0 or len(value) > 15:
+    value = value.replace(",", "") if _AMOUNT.fullmatch(value) else ""
+    if not value or len(value) > 15:
         raise InvalidRequest(f"{label} must be an amount such as 12.50.", field=name)
-    minor = amount.scaleb(exponent)
+    minor = Decimal(value).scaleb(exponent)
     if minor != minor.to_integral_value():
         raise InvalidRequest(
             f"{label} has more decimals than {currency.upper()} has ({exponent}).", field=name

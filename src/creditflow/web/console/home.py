@@ -21,7 +21,20 @@ async def dashboard_page(
     request: Request, agent: Agent, days: int = Query(30, ge=7, le=92)
 ) -> Response:
     figures = await run_in_threadpool(engine_of(request).console.dashboard, days=days)
-    return show(request, "dashboard.html", current="dashboard", d=figures, charts=_charts(figures))
+    drawn = {
+        "granted": any(any(v.values()) for v in figures.granted.values()),
+        "spent": any(any(v.values()) for v in figures.spent.values()),
+        "revenue": any(figures.revenue.values()),
+        "refunded": any(figures.refunded.values()),
+    }
+    return show(
+        request,
+        "dashboard.html",
+        current="dashboard",
+        d=figures,
+        charts=_charts(figures),
+        charts_drawn=drawn,
+    )
 
 
 def _charts(d: Dashboard) -> dict[str, Markup]:
