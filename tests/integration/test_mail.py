@@ -75,6 +75,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "url": "https://site.example/hooks",
         "reason": "every delivery failed since 2026-01-10T09:00:00+00:00",
     },
+    "portal_sign_in": {"url": "https://billing.example/portal/open/abc", "minutes": 15},
 }
 
 

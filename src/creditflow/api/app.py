@@ -21,6 +21,7 @@ from creditflow.api.routes import (
     holds,
     jobs,
     memberships,
+    portal,
     refunds,
     test_clock,
     webhooks,
@@ -28,6 +29,7 @@ from creditflow.api.routes import (
 from creditflow.engine import Engine
 from creditflow.scheduler import Repeating, due_work_loop, mail_loop, webhook_loop
 from creditflow.web import install_pages
+from creditflow.web.portal.refunds import MAX_TOTAL_BYTES as PORTAL_EVIDENCE_BYTES
 
 API_DESCRIPTION = (
     "The credits-and-subscriptions engine of an AI image site: a double-entry credit ledger, "
@@ -55,6 +57,8 @@ def body_limits(engine: Engine) -> Callable[[str], int]:
             return upload
         if path == "/v1/evidence-files":
             return 10 * 1024 * 1024 + MAX_JSON_BODY
+        if path == "/portal/refunds":  # the portal's refund form carries its evidence files
+            return PORTAL_EVIDENCE_BYTES + MAX_JSON_BODY
         if path.startswith("/v1/jobs/") and path.endswith("/complete"):
             return MAX_JOB_OUTPUTS_BODY
         return MAX_JSON_BODY
@@ -111,6 +115,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(refunds.router)
     app.include_router(events.router)
+    app.include_router(portal.router)
     if engine.test_clock is not None:
         app.include_router(test_clock.router)
     install_pages(app)

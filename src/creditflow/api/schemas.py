@@ -193,3 +193,8 @@ class Redelivery(Body):
 class AlertsUpdate(Body):
     low_balance: Annotated[StrictInt, Field(ge=0, le=MAX_CREDITS)] | None
     """Required: a number of credits (0: no alert), or null for the catalog's threshold."""
+
+
+class PortalSessionCreate(Body):
+    account_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    return_url: Annotated[StrictStr, Field(max_length=2000)] | None = None

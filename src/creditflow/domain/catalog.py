@@ -226,6 +226,12 @@ Code = Annotated[StrictStr, AfterValidator(_code)]
 WebAddress = Annotated[StrictStr, AfterValidator(_web_address)]
 
 
+def _colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise _invalid(f'must be a colour written "#rrggbb", such as "#2251ff" (got "{value}")')
+    return value.lower()
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -249,6 +255,12 @@ class Site(_Section):
     """After a paid hosted checkout (`url` when absent); the request may name its own."""
     checkout_cancel_url: WebAddress | None = None
     """After an abandoned hosted checkout (`url` when absent)."""
+    logo_url: WebAddress | None = None
+    """The site's logo at the top of the customer portal (its name when absent)."""
+    accent_color: Annotated[StrictStr, AfterValidator(_colour)] | None = None
+    """The portal's buttons and links, "#rrggbb"; the portal's own blue when absent."""
+    support_email: Text | None = None
+    """Where the portal tells members to write; `email` when absent."""
 
     @property
     def zone(self) -> ZoneInfo:

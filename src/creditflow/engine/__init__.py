@@ -25,6 +25,7 @@ from creditflow.engine.jobs import Jobs
 from creditflow.engine.operations import Operations
 from creditflow.engine.parts import delegate
 from creditflow.engine.payments import Payments
+from creditflow.engine.portal import Portal
 from creditflow.engine.support import Support
 from creditflow.jobs.files import FileStore, LocalFileStore
 from creditflow.mail.transports import MailTransport, transport_from_env
@@ -65,6 +66,7 @@ class Engine:
         data_dir: str | os.PathLike[str] | None = None,
         files: FileStore | None = None,
         wall_clock: Clock | None = None,
+        public_url: str | None = None,
     ) -> None:
         env = dict(os.environ if environ is None else environ)
         self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
@@ -105,7 +107,13 @@ class Engine:
         self._accounts = Accounts(self.context)
         self._billing = Billing(self.context)
         self._jobs = Jobs(self.context)
-        self._payments = Payments(self.context, mail_transport=self.mail_transport)
+        # Where this server is reached from outside, for links in mail (the portal's sign-in).
+        self.public_url = (public_url or env.get("CREDITFLOW_PUBLIC_URL") or "").rstrip("/")
+        self._payments = Payments(
+            self.context,
+            mail_transport=self.mail_transport,
+            portal_url=f"{self.public_url}/portal/sign-in" if self.public_url else "",
+        )
         self._support = Support(self.context)
         self._operations = Operations(self.context)  # resumes a test clock where it stood
         # Webhooks go out and console sessions idle in real time, whatever clock the engine
@@ -119,6 +127,8 @@ class Engine:
         )
         self.console = Console(self.context, wall_clock=real_time)
         """The support console's reads and actions (staff, sessions, pages), for /console."""
+        self.portal = Portal(self.context, wall_clock=real_time, public_url=self.public_url)
+        """The customer portal's links and sessions, for /portal."""
 
     def close(self) -> None:
         self._events.close()
@@ -166,6 +176,8 @@ class Engine:
     resume_subscription = delegate("_billing", Billing.resume_subscription)
     change_plan = delegate("_billing", Billing.change_plan)
     claim_daily_credits = delegate("_billing", Billing.claim_daily_credits)
+    daily_claim_status = delegate("_billing", Billing.daily_claim_status)
+    addon_allowance = delegate("_billing", Billing.addon_allowance)
     entitlements = delegate("_billing", Billing.entitlements)
     create_resource = delegate("_billing", Billing.create_resource)
     check_loras = delegate("_billing", Billing.check_loras)

@@ -21,6 +21,8 @@ from creditflow.services import (
 )
 from creditflow.services.idempotency import run_in_steps
 from creditflow.services.views import (
+    AddonAllowanceView,
+    DailyClaimStatusView,
     DailyClaimView,
     EntitlementsView,
     InvoiceView,
@@ -263,6 +265,19 @@ class Billing(Part):
             lambda uow, now: memberships.claim_daily_credits(
                 uow, catalog=self.catalog, now=now, account_id=account_id
             ),
+        )
+
+    def addon_allowance(self, account_id: str) -> AddonAllowanceView | None:
+        """The add-on credits a member may still buy this cycle (None for a non-member)."""
+        return self._read(lambda uow: orders.addon_allowance(uow, self.catalog, account_id))
+
+    def daily_claim_status(self, account_id: str) -> DailyClaimStatusView | None:
+        """Whether today's daily credits wait to be claimed, and when the next day begins."""
+        now = self.clock.now()
+        return self._read(
+            lambda uow: memberships.daily_claim_status(
+                uow, catalog=self.catalog, now=now, account_id=account_id
+            )
         )
 
     def entitlements(self, account_id: str) -> EntitlementsView:

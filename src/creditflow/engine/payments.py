@@ -33,10 +33,13 @@ DEFAULT_SENDER = "creditflow@localhost"
 
 
 class Payments(Part):
-    def __init__(self, context: ServiceContext, *, mail_transport: MailTransport) -> None:
+    def __init__(
+        self, context: ServiceContext, *, mail_transport: MailTransport, portal_url: str = ""
+    ) -> None:
         super().__init__(context)
         self.adapters = context.adapters
         self.mail_transport = mail_transport
+        self.portal_url = portal_url
 
     # Provider webhooks, refunds and mail
 
@@ -126,6 +129,7 @@ class Payments(Part):
             site_name=self.catalog.site.name,
             now=now,
             limit=limit,
+            portal_url=self.portal_url,
         )
 
     def outbox(self, account_id: str | None = None) -> list[OutboxMessage]:

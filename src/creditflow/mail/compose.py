@@ -36,6 +36,7 @@ SUBJECTS: dict[str, str] = {
     "refund_decided": "{{ site_name }}: our answer to your refund request {{ request_id }}",
     "account_suspended": "{{ site_name }}: your account is suspended",
     "webhook_endpoint_disabled": "{{ site_name }}: webhook endpoint {{ endpoint_id }} disabled",
+    "portal_sign_in": "{{ site_name }}: your sign-in link",
 }
 """Subject templates, one line each; the template files hold the bodies (`<name>.txt/.html`)."""
 

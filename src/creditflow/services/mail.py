@@ -111,6 +111,7 @@ def deliver_due_mail(
     site_name: str,
     now: datetime,
     limit: int = 100,
+    portal_url: str = "",
 ) -> int:
     """Send the mail that is due; return how many messages went out.
 
@@ -132,7 +133,14 @@ def deliver_due_mail(
         if time.monotonic() > deadline:
             break
         try:
-            email = _compose(message, files=files, sender=sender, site_name=site_name, now=now)
+            email = _compose(
+                message,
+                files=files,
+                sender=sender,
+                site_name=site_name,
+                portal_url=portal_url,
+                now=now,
+            )
             transport.send(email)
         except (MailDeliveryError, OSError, TemplateError, ValueError) as error:
             _record_failure(context, message, now=now, error=error)
@@ -151,20 +159,31 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << min(attempts, 16)), LONGEST_WAIT)  # 30 s * 2**attempts
 
 
-def as_sent(message: OutboxMessage, *, site_name: str) -> Rendered:
+def as_sent(message: OutboxMessage, *, site_name: str, portal_url: str = "") -> Rendered:
     """A queued or sent message as its recipient reads it (for support's pages)."""
     stored = json.loads(message.context)
     return render(
-        message.template, _full_context(stored, to=message.to_address, site_name=site_name)
+        message.template,
+        _full_context(stored, to=message.to_address, site_name=site_name, portal_url=portal_url),
     )
 
 
-def _full_context(stored: Mapping[str, Any], *, to: str, site_name: str) -> dict[str, Any]:
-    return {"site_name": site_name, "account_email": to, **stored}
+def _full_context(
+    stored: Mapping[str, Any], *, to: str, site_name: str, portal_url: str = ""
+) -> dict[str, Any]:
+    """What every template may use besides its own context: `portal_url` is the portal's
+    sign-in page (empty where the server's public URL is not configured)."""
+    return {"site_name": site_name, "account_email": to, "portal_url": portal_url, **stored}
 
 
 def _compose(
-    message: OutboxMessage, *, files: FileStore, sender: str, site_name: str, now: datetime
+    message: OutboxMessage,
+    *,
+    files: FileStore,
+    sender: str,
+    site_name: str,
+    portal_url: str,
+    now: datetime,
 ) -> EmailMessage:
     stored = json.loads(message.context)
     attachments = [
@@ -175,7 +194,7 @@ def _compose(
     ]
     return compose(
         message.template,
-        _full_context(stored, to=message.to_address, site_name=site_name),
+        _full_context(stored, to=message.to_address, site_name=site_name, portal_url=portal_url),
         sender=sender,
         to=message.to_address,
         attachments=attachments,

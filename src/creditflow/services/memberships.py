@@ -16,6 +16,7 @@ from creditflow.ids import new_id
 from creditflow.services.accounts import require_account
 from creditflow.services.credits import grant_credits
 from creditflow.services.views import (
+    DailyClaimStatusView,
     DailyClaimView,
     EntitlementsView,
     FeatureView,
@@ -42,6 +43,22 @@ def membership(
 
 def entitlements_of(catalog: Catalog, plan: Plan | None) -> Entitlements:
     return plan.entitlements if plan is not None else catalog.free
+
+
+def daily_claim_status(
+    uow: UnitOfWork, *, catalog: Catalog, now: datetime, account_id: str
+) -> DailyClaimStatusView | None:
+    """Whether today's daily credits wait to be claimed; None where the site gives none."""
+    if catalog.daily is None:
+        return None
+    account = require_account(uow, account_id)
+    _, plan = membership(uow, catalog, account.id)
+    day = local_day(now, catalog.site.zone)
+    return DailyClaimStatusView(
+        credits=catalog.daily.credits + (plan.daily_extra_credits if plan else 0),
+        claimable=not uow.memberships.claimed(account.id, day.isoformat()),
+        next_claim_at=next_local_midnight(now, catalog.site.zone),
+    )
 
 
 def claim_daily_credits(

@@ -26,6 +26,7 @@ from creditflow.services.documents import issue_invoice, order_tax
 from creditflow.services.events import emit
 from creditflow.services.pagination import check_limit, decode_int_cursor, page_of
 from creditflow.services.views import (
+    AddonAllowanceView,
     Money,
     OrderItemView,
     OrderView,
@@ -298,6 +299,37 @@ def _grant_addon(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: dat
             source_type="order",
             source_id=order.id,
         )
+
+
+def addon_allowance(
+    uow: UnitOfWork, catalog: Catalog, account_id: str
+) -> AddonAllowanceView | None:
+    """How many add-on credits the member may still buy this cycle; None for a non-member or
+    a site without add-ons (rule 14)."""
+    if catalog.addons is None:
+        return None
+    subscription = uow.subscriptions.current(account_id)
+    plan = (
+        catalog.plan(subscription.plan)
+        if subscription and subscription.status in ("active", "past_due")
+        else None
+    )
+    if subscription is None or plan is None:
+        return None
+    bought = uow.orders.addon_credits_paid(
+        account_id, since=subscription.cycle_start, until=subscription.cycle_end
+    )
+    return AddonAllowanceView(
+        plan=plan.code,
+        limit=plan.addon_credits_per_month,
+        bought=bought,
+        left=max(plan.addon_credits_per_month - bought, 0),
+        cycle_end=subscription.cycle_end,
+        price_per_1000_credits=Money(
+            amount=catalog.minor_units(catalog.addons.price_per_1000_credits),
+            currency=catalog.site.currency,
+        ),
+    )
 
 
 def _addon_item(

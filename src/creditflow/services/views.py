@@ -263,6 +263,23 @@ class DailyClaimView(View):
     expires_at: datetime
 
 
+class AddonAllowanceView(View):
+    plan: str
+    limit: int
+    bought: int
+    left: int
+    cycle_end: datetime
+    price_per_1000_credits: Money
+
+
+class DailyClaimStatusView(View):
+    credits: int
+    """What a claim now would give (the member's extra included)."""
+    claimable: bool
+    next_claim_at: datetime
+    """When the next calendar day of the site begins (its time zone's midnight)."""
+
+
 class FeatureView(View):
     limit: int | None = None
     used: int | None = None

@@ -23,6 +23,14 @@ class MembershipRepository:
             index_elements=["account_id", "day"],
         )
 
+    def claimed(self, account_id: str, day: str) -> bool:
+        found = self._connection.execute(
+            select(daily_claims.c.day).where(
+                daily_claims.c.account_id == account_id, daily_claims.c.day == day
+            )
+        ).first()
+        return found is not None
+
     def add_resource(
         self, *, id: str, account_id: str, type: str, name: str, now: datetime
     ) -> None:

@@ -89,6 +89,8 @@ Index(
     sqlite_where=text("remaining > 0 OR held > 0"),
     postgresql_where=text("remaining > 0 OR held > 0"),
 )
+# An account's grants, emptied ones too, newest first (its console page, an order's grants).
+Index("ix_grants_account", grants.c.account_id, grants.c.seq)
 
 entries = Table(
     "entries",
@@ -119,6 +121,12 @@ entries = Table(
     CheckConstraint("available_after >= 0", name="available_after_not_negative"),
 )
 Index("ix_entries_account_seq", entries.c.account_id, entries.c.seq)
+# The console: an account's ledger of one type, a page at a time, however rare the type; what
+# became of a grant's credits (an order's usage, a dispute's evidence); the dashboard's credits
+# by day, which reads only the entries of its window.
+Index("ix_entries_account_type", entries.c.account_id, entries.c.type, entries.c.seq)
+Index("ix_entries_grant", entries.c.grant_id, entries.c.seq)
+Index("ix_entries_type_at", entries.c.type, entries.c.at)
 
 holds = Table(
     "holds",
@@ -601,6 +609,8 @@ audit_events = Table(
 )
 Index("ix_audit_events_subject", audit_events.c.subject_id, audit_events.c.seq)
 Index("ix_audit_events_actor", audit_events.c.actor, audit_events.c.seq)
+# The audit log of one action, and the actions it holds (walked one per step, never scanned).
+Index("ix_audit_events_action", audit_events.c.action, audit_events.c.seq)
 
 
 provider_calls = Table(
@@ -762,6 +772,25 @@ web_sessions = Table(
     CheckConstraint("kind IN ('console', 'portal')", name="kind_known"),
 )
 Index("ix_web_sessions_subject", web_sessions.c.kind, web_sessions.c.subject_id)
+
+portal_links = Table(
+    "portal_links",
+    metadata,
+    # A one-time link into the customer portal: minted by the site's backend (10 minutes) or
+    # mailed to the account's address on request (15 minutes). Only the token's SHA-256 is kept;
+    # `used_at` is set once, when the link becomes a browser session.
+    Column("id", String(32), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("via", String(8), nullable=False),
+    Column("return_url", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    CheckConstraint("via IN ('api', 'mail')", name="via_known"),
+    CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+)
+Index("ix_portal_links_account", portal_links.c.account_id, portal_links.c.created_at)
 
 sign_in_failures = Table(
     "sign_in_failures",

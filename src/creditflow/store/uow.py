@@ -28,6 +28,7 @@ from creditflow.store.ledger import BalanceMove, LedgerRepository
 from creditflow.store.memberships import MembershipRepository
 from creditflow.store.orders import OrderRepository
 from creditflow.store.outbox import OutboxRepository
+from creditflow.store.portal_links import PortalLinkRepository
 from creditflow.store.provider_calls import ProviderCallRepository
 from creditflow.store.raw_sql import Driver
 from creditflow.store.refund_requests import RefundRequestRepository
@@ -90,6 +91,10 @@ class UnitOfWork:
     @cached_property
     def staff(self) -> StaffRepository:
         return StaffRepository(self.connection)
+
+    @cached_property
+    def portal_links(self) -> PortalLinkRepository:
+        return PortalLinkRepository(self.connection)
 
     @cached_property
     def web_sessions(self) -> WebSessionRepository:

@@ -14,11 +14,12 @@ import hmac
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -73,6 +74,29 @@ def when(value: datetime | str | None, style: str = "minute") -> str:
     return value.strftime("%-d %b %Y, %H:%M UTC")
 
 
+def local(value: datetime | str | None, zone: str, style: str = "minute") -> str:
+    """A time as a member reads it: in the site's time zone, named (the portal)."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    value = value.astimezone(ZoneInfo(zone))
+    if style == "date":
+        return value.strftime("%-d %B %Y")
+    if style == "day":
+        return value.strftime("%-d %B")
+    return value.strftime(f"%-d %B %Y, %H:%M ({zone})")
+
+
+def lapses(value: datetime, zone: str) -> str:
+    """When credits lapse, as a member reads it: credits that lapse at the site's midnight
+    lapse "at the end of 2 December", not "on 3 December"."""
+    at = value.astimezone(ZoneInfo(zone))
+    if (at.hour, at.minute, at.second) == (0, 0, 0):
+        return f"at the end of {(at - timedelta(days=1)).strftime('%-d %B %Y')}"
+    return f"on {at.strftime('%-d %B %Y')} at {at.strftime('%H:%M')}"
+
+
 def credits(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -85,7 +109,14 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(money=money, when=when, credits=credits, percent=_percent)
+    environment.filters.update(
+        money=money,
+        when=when,
+        local=local,
+        lapses=lapses,
+        credits=credits,
+        percent=_percent,
+    )
     environment.globals.update(assets=ASSETS)
     return environment
 
@@ -100,12 +131,15 @@ TEMPLATES = _environment()
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """A page; `agent` (the console's staff member) and `customer` (the portal's) are whoever
     the request's session found."""
-    context.setdefault("site_name", request.app.state.engine.catalog.site.name)
+    site = request.app.state.engine.catalog.site
+    context.setdefault("site", site)
+    context.setdefault("site_name", site.name)
     context.setdefault("agent", getattr(request.state, "staff", None))
     context.setdefault("customer", getattr(request.state, "customer", None))
     context.setdefault("current", None)
     context.setdefault("done", None)
     page = TEMPLATES.get_template(template).render(request=request, **context)
+    logo = f" {_origin(site.logo_url)}" if site.logo_url else ""
     return HTMLResponse(
         page,
         status_code=status,
@@ -113,10 +147,16 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
             "Referrer-Policy": "same-origin",
-            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+            "Content-Security-Policy": f"default-src 'self'; img-src 'self' data:{logo}; "
             "style-src 'self'; frame-ancestors 'none'; form-action 'self'",
         },
     )
+
+
+def _origin(url: str) -> str:
+    """The scheme and host of the site's logo, the one image from elsewhere a page may show."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def set_cookie(request: Request, response: Response, area: Area, token: str) -> None:
