@@ -4,7 +4,7 @@ they become, on both databases. Links and sessions run on a wall clock the tests
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+import creditflow
 from creditflow.api.app import create_app
+from creditflow.catalog_file import load_catalog
 from creditflow.clock import TestClock
+from creditflow.domain.errors import CatalogError
 from creditflow.engine import Engine
 from creditflow.mail.transports import EmlFolderTransport
 from tests.api.conftest import ADMIN_KEY, assert_error
@@ -302,3 +305,50 @@ def test_invoice_mails_carry_the_portal_sign_in_link_when_the_public_url_is_set(
         sent = "".join(path.read_text() for path in mail.glob("*.eml"))
         assert "payment received" in sent
         assert ("https://billing.example/portal/sign-in" in sent) is expected
+
+
+def test_the_portal_wears_the_sites_brand_from_its_catalog(
+    engine_with: Callable[[str], Engine], tmp_path: Path
+) -> None:
+    example = Path(creditflow.__file__).parent / "catalogs" / "example.toml"
+    branded = tmp_path / "branded.toml"
+    branded.write_text(
+        example.read_text().replace(
+            'timezone = "Europe/Berlin"',
+            'timezone = "Europe/Berlin"\nurl = "https://pixels.example/"\n'
+            'logo_url = "https://cdn.pixels.example/logo.svg"\naccent_color = "#C0FFEE"\n'
+            'support_email = "help@pixels.example"',
+            1,
+        )
+    )
+    engine = engine_with(str(branded))
+    with TestClient(
+        create_app(engine, due_work_interval=None, mail_interval=None, webhook_interval=None)
+    ) as browser:
+        account = engine.create_account(external_id="u", email="ada@example.com")
+        token = engine.portal.mint_link(account.id).token
+        page = browser.get(f"/portal/open/{token}")
+        assert page.status_code == 200
+        assert '<img src="https://cdn.pixels.example/logo.svg"' in page.text
+        assert 'href="mailto:help@pixels.example"' in page.text
+        assert 'href="https://pixels.example/"' in page.text  # back to the site: its url
+        assert (
+            "img-src 'self' data: https://cdn.pixels.example;"
+            in page.headers["content-security-policy"]
+        )
+        css = browser.get("/portal/brand.css")
+        assert css.headers["content-type"].startswith("text/css")
+        assert "--brand: #c0ffee;" in css.text
+
+
+def test_a_catalog_with_a_bad_brand_colour_is_refused_by_name(tmp_path: Path) -> None:
+    example = Path(creditflow.__file__).parent / "catalogs" / "example.toml"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        example.read_text().replace(
+            'timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\naccent_color = "blue"', 1
+        )
+    )
+    with pytest.raises(CatalogError) as refused:
+        load_catalog(bad)
+    assert "accent_color" in str(refused.value) and "#rrggbb" in str(refused.value)

@@ -1,6 +1,6 @@
 """Billing and refunds in the portal, in a real browser against a real server: a member who
 bought a pack downloads its invoice, asks for a refund (a mistake first), sees it in review,
-and sees support's decision once it is made; another account's invoice is refused."""
+and sees the decision support makes in the console; another account's invoice is refused."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Site, post_json
+from tests.browser.conftest import Site, post_json, sign_in
 from tests.browser.test_console_tour import check_page
 from tests.images import png
 
@@ -31,7 +31,7 @@ def buyer(site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def test_a_member_downloads_an_invoice_and_asks_for_a_refund_that_support_decides(
-    page: Page, site: Site, shoot: Shoot
+    page: Page, site: Site, shoot: Shoot, browser: Browser
 ) -> None:
     account, order = buyer(site)
     with site.api() as api:
@@ -87,11 +87,18 @@ def test_a_member_downloads_an_invoice_and_asks_for_a_refund_that_support_decide
     expect(listed).to_contain_text("500 credits")
     expect(listed).to_contain_text("In review")
 
-    with site.api() as api:
-        note = "The pack's credits were used for three images, so it cannot be refunded."
-        post_json(
-            api, f"/v1/refund-requests/{request_id}/decision", {"outcome": "deny", "note": note}
-        )
+    # Support decides it in the console, in a browser of their own.
+    note = "The pack's credits were used for three images, so it cannot be refunded."
+    agent = browser.new_context(base_url=site.url)
+    console = agent.new_page()
+    sign_in(console, site.staff(f"agent-{uuid.uuid4().hex[:6]}@example.com", "support"))
+    console.goto(f"/console/refunds/{request_id}")
+    console.get_by_label("Deny").check()
+    console.get_by_label("Note").fill(note)
+    console.get_by_role("button", name="Review the decision").click()
+    console.get_by_role("button", name="Confirm the decision").click()
+    expect(console.get_by_role("status")).to_contain_text("The decision is recorded")
+    agent.close()
     page.reload()
     expect(listed).to_contain_text("Declined")
     page.get_by_role("link", name="500 credits").click()
