@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, tuple_, update
 
 from creditflow.domain.kinds import Channel, GrantKind
 from creditflow.domain.ledger import Transfer
@@ -311,18 +312,46 @@ class LedgerRepository:
     def entries_page(
         self, account_id: str, *, before_seq: int | None, limit: int, type: str | None = None
     ) -> list[EntryRecord]:
-        """Newest first; `before_seq` is the cursor of the previous page."""
-        query = (
-            select(entries)
-            .where(entries.c.account_id == account_id)
-            .order_by(entries.c.seq.desc())
-            .limit(limit)
-        )
-        if before_seq is not None:
-            query = query.where(entries.c.seq < before_seq)
-        if type is not None:
-            query = query.where(entries.c.type == type)
-        return [EntryRecord(**row) for row in self._connection.execute(query).mappings()]
+        """Newest first; `before_seq` is the cursor of the previous page.
+
+        Read along `ix_entries_account_seq`, or `ix_entries_account_type` for one type, from
+        the cursor on: a page costs the same at any depth, for any type, however rare.
+        """
+        if self._connection.dialect.name == "postgresql":
+            query = _page_along_index(account_id, type, before_seq)
+        else:
+            # SQLite, without statistics, takes the index that matches the most equalities.
+            query = select(entries).where(entries.c.account_id == account_id)
+            if type is not None:
+                query = query.where(entries.c.type == type)
+            if before_seq is not None:
+                query = query.where(entries.c.seq < before_seq)
+            query = query.order_by(entries.c.seq.desc())
+        rows = self._connection.execute(query.limit(limit)).mappings()
+        return [EntryRecord(**row) for row in rows]
+
+
+def _page_along_index(account_id: str, type: str | None, before_seq: int | None) -> Select[Any]:
+    """The page for PostgreSQL, which must not walk `pk_entries` backwards instead.
+
+    With `type = :t ORDER BY seq DESC LIMIT n`, PostgreSQL estimates the account's rows of the
+    type as its share of the account times the type's share of the whole ledger; for a big
+    account and a type it has few of (or none), that is thousands of rows, and reading the
+    primary key backwards, filtering, looks cheaper than the index. It then reads the whole
+    ledger (40 ms at 4 * 10^5 entries, and growing). Written as a range of the index's own
+    order instead (`type >= :t AND (type, seq) < (:t, :before)`, ordered by type then seq, the
+    same rows), only the index gives that order, and the row comparison starts its scan at the
+    cursor. Without a type the account id plays the same part on `ix_entries_account_seq`.
+    """
+    last, value = (entries.c.account_id, account_id) if type is None else (entries.c.type, type)
+    query = select(entries).where(last >= value)
+    if type is not None:
+        query = query.where(entries.c.account_id == account_id)
+    if before_seq is None:
+        query = query.where(last <= value)
+    else:
+        query = query.where(tuple_(last, entries.c.seq) < tuple_(value, before_seq))
+    return query.order_by(last.desc(), entries.c.seq.desc())
 
 
 def _of_grants(grant_ids: Sequence[str]) -> ColumnElement[bool]:

@@ -10,7 +10,8 @@ from starlette.datastructures import FormData
 
 from creditflow.web.console.session import StaffSession
 from creditflow.web.fields import major_units, money_amount, problems, text, whole_number
-from creditflow.web.layer import check_csrf, render
+from creditflow.web.layer import checked_form as check_session_form
+from creditflow.web.layer import render
 
 __all__ = [
     "checked_form",
@@ -24,11 +25,7 @@ __all__ = [
 
 
 async def checked_form(request: Request, agent: StaffSession) -> FormData:
-    """The posted form, once its CSRF token is the session's (403 otherwise, nothing done)."""
-    form = await request.form()
-    sent = form.get("csrf")
-    check_csrf(agent.csrf, sent if isinstance(sent, str) else None)
-    return form
+    return await check_session_form(request, agent.csrf)
 
 
 def show(

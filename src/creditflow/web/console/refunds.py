@@ -28,7 +28,7 @@ from creditflow.web.console.forms import (
     whole_number,
 )
 from creditflow.web.console.session import Agent, StaffSession, engine_of
-from creditflow.web.layer import money, redirect
+from creditflow.web.layer import evidence_response, money, redirect
 
 router = APIRouter()
 
@@ -228,28 +228,4 @@ async def evidence_file(request: Request, sha256: str, agent: Agent) -> Response
         data = await run_in_threadpool(engine.files.get, sha256)
     except FileNotFoundError:
         raise NotFound("No evidence file at this address.") from None
-    kind = _sniff(data)
-    return Response(
-        data,
-        media_type=kind,
-        headers={
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=3600",
-        },
-    )
-
-
-def _sniff(data: bytes) -> str:
-    for magic, kind in (
-        (b"%PDF-", "application/pdf"),
-        (b"\x89PNG", "image/png"),
-        (b"\xff\xd8\xff", "image/jpeg"),
-        (b"GIF8", "image/gif"),
-        (b"BM", "image/bmp"),
-    ):
-        if data.startswith(magic):
-            return kind
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
+    return evidence_response(data)

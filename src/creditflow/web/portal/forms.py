@@ -8,16 +8,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from creditflow.web.layer import check_csrf, render
+from creditflow.web.layer import checked_form as check_session_form
+from creditflow.web.layer import render
 from creditflow.web.portal.session import CustomerSession
 
 
 async def checked_form(request: Request, customer: CustomerSession) -> FormData:
-    """The posted form, once its CSRF token is the session's (403 otherwise, nothing done)."""
-    form = await request.form()
-    sent = form.get("csrf")
-    check_csrf(customer.csrf, sent if isinstance(sent, str) else None)
-    return form
+    return await check_session_form(request, customer.csrf)
 
 
 def show(

@@ -37,7 +37,7 @@ from creditflow.services.orders import order_view
 from creditflow.services.refund_requests import request_view
 from creditflow.services.views import JobView, OrderView, RefundRequestView
 from creditflow.web.fields import text
-from creditflow.web.layer import local, money, redirect
+from creditflow.web.layer import evidence_response, local, money, redirect, sniff
 from creditflow.web.portal.forms import checked_form, show
 from creditflow.web.portal.session import CustomerSession, Member, engine_of, owned
 
@@ -556,22 +556,6 @@ class EvidenceShown:
     ref: str
 
 
-def sniff(data: bytes) -> str:
-    """A kept evidence file's type, from its bytes (it was judged by them when it came in)."""
-    for magic, kind in (
-        (b"%PDF-", "application/pdf"),
-        (b"\x89PNG", "image/png"),
-        (b"\xff\xd8\xff", "image/jpeg"),
-        (b"GIF8", "image/gif"),
-        (b"BM", "image/bmp"),
-    ):
-        if data.startswith(magic):
-            return kind
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
-
-
 def _evidence_shown(engine: Engine, found: RefundRequestView) -> list[EvidenceShown]:
     shown = []
     for n, item in enumerate(found.evidence, start=1):
@@ -632,15 +616,5 @@ def _evidence_file(
 @router.get("/refunds/{request_id}/evidence/{n}")
 async def evidence_file(request: Request, request_id: str, n: int, customer: Member) -> Response:
     """A file the member sent, shown as what its bytes are (an image, a PDF), never as HTML."""
-    data, content_type = await run_in_threadpool(
-        _evidence_file, engine_of(request), customer, request_id, n
-    )
-    return Response(
-        data,
-        media_type=content_type,
-        headers={
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
+    data, _ = await run_in_threadpool(_evidence_file, engine_of(request), customer, request_id, n)
+    return evidence_response(data)
