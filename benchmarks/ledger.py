@@ -164,11 +164,15 @@ def bench_sqlite(seconds: float) -> dict[str, float]:
     def api_spend() -> None:
         engine.consume(account, credits=1)
 
-    api_rates, raw_rates = [], []
+    def keyed_spend() -> None:  # each with a new Idempotency-Key, stored with the spend
+        engine.consume(account, credits=1, idempotency_key=new_id("key"))
+
+    api_rates, raw_rates, keyed_rates = [], [], []
     for _ in range(2):  # interleave, so drift on a shared machine hits both alike
         api_rates.append(rate(seconds, api_spend))
+        keyed_rates.append(rate(seconds, keyed_spend))
         raw_rates.append(rate(seconds, raw_spend))
-    results.update(api=max(api_rates), raw=max(raw_rates))
+    results.update(api=max(api_rates), raw=max(raw_rates), keyed=max(keyed_rates))
 
     # Then with a million entries on the same account.
     fill_entries(path, account, target=1_000_000)
@@ -455,6 +459,10 @@ def main() -> None:
     print(
         f"  spends/s   Python API {sq['api']:8.0f}   raw sqlite3 {sq['raw']:8.0f}   "
         f"ratio {sq['api'] / sq['raw']:.2f}"
+    )
+    print(
+        f"  spends/s   with an idempotency key {sq['keyed']:8.0f}   "
+        f"keyed / unkeyed {sq['keyed'] / sq['api']:.2f}"
     )
     print_latencies(sq)
 

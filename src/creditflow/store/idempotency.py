@@ -1,14 +1,32 @@
-"""Repository of idempotency keys, the work they started and the answers they got."""
+"""Repository of idempotency keys, the work they started and the answers they got.
+
+Finding and storing a key runs on every keyed spend, so those two statements go straight
+through the driver (store.raw_sql), like the spend's own: built by SQLAlchemy per call they
+cost more than the spend.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, update
 
+from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.tables import idempotency_keys
-from creditflow.store.upsert import insert_ignoring_duplicates
+
+FIND = Statement(
+    "SELECT fingerprint, response, subject_id FROM idempotency_keys"
+    " WHERE scope = :scope AND key = :key"
+)
+ADD = Statement(
+    "INSERT INTO idempotency_keys (scope, key, fingerprint, response, subject_id, created_at)"
+    " VALUES (:scope, :key, :fingerprint, :response, :subject_id, :created_at)"
+    " ON CONFLICT (scope, key) DO NOTHING RETURNING scope"
+)
+"""On PostgreSQL a concurrent, uncommitted insert of the same key makes this wait for that
+transaction, then report the row as existing: never a unique violation mid-transaction.
+RETURNING rather than a row count: psycopg reports none for this statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,18 +39,13 @@ class StoredKey:
 
 
 class IdempotencyRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
+        self._driver = driver
 
     def find(self, *, scope: str, key: str) -> StoredKey | None:
-        row = self._connection.execute(
-            select(
-                idempotency_keys.c.fingerprint,
-                idempotency_keys.c.response,
-                idempotency_keys.c.subject_id,
-            ).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-        ).first()
-        return StoredKey(row.fingerprint, row.response, row.subject_id) if row else None
+        row = self._driver.one(FIND, {"scope": scope, "key": key})
+        return StoredKey(row[0], row[1], row[2]) if row else None
 
     def add(
         self,
@@ -45,19 +58,18 @@ class IdempotencyRepository:
         subject_id: str | None = None,
     ) -> bool:
         """False when another transaction stored this key first (it then wins)."""
-        return insert_ignoring_duplicates(
-            self._connection,
-            idempotency_keys,
+        row = self._driver.one(
+            ADD,
             {
                 "scope": scope,
                 "key": key,
                 "fingerprint": fingerprint,
                 "response": response,
                 "subject_id": subject_id,
-                "created_at": now,
+                "created_at": self._driver.bind_time(now),
             },
-            index_elements=["scope", "key"],
         )
+        return row is not None
 
     def answer(self, *, scope: str, key: str, response: str) -> bool:
         """The answer of work started earlier, stored once: False if one was stored already."""

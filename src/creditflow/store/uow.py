@@ -110,7 +110,7 @@ class UnitOfWork:
 
     @cached_property
     def idempotency(self) -> IdempotencyRepository:
-        return IdempotencyRepository(self.connection)
+        return IdempotencyRepository(self.connection, self.driver)
 
     @cached_property
     def api_keys(self) -> ApiKeyRepository:
