@@ -70,6 +70,10 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # Each route's labelled series, looked up once: prometheus_client's `labels()` checks
+        # and locks on every call, which cost a request more than our own engine did.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,5 +94,14 @@ class RequestMetrics:
             route: Any = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
+            counted = self._counted.get((method, template, status))
+            if counted is None:
+                counted = self.metrics.requests.labels(method, template, str(status))
+                self._counted[(method, template, status)] = counted
+            timed = self._timed.get((method, template))
+            if timed is None:
+                timed = self._timed[(method, template)] = self.metrics.latency.labels(
+                    method, template
+                )
+            counted.inc()
+            timed.observe(time.perf_counter() - started)
