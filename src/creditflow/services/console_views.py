@@ -19,7 +19,6 @@ from creditflow.services.accounts import account_view, require_account
 from creditflow.services.credit_usage import order_usage
 from creditflow.services.credits import get_balance, grant_view
 from creditflow.services.disputes import dispute_view
-from creditflow.services.documents import invoice_view
 from creditflow.services.events import list_events
 from creditflow.services.holds import hold_view
 from creditflow.services.jobs import get_job, list_downloads, list_jobs
@@ -38,7 +37,6 @@ from creditflow.services.views import (
     EventView,
     GrantView,
     HoldView,
-    InvoiceView,
     JobView,
     LedgerEntryView,
     OrderView,
@@ -75,13 +73,31 @@ class AccountPage:
     subscriptions: list[SubscriptionView]
     plan_changes: list[PlanChangeItem]
     orders: Page[OrderView]
-    invoices: dict[str, InvoiceView]
+    invoices: dict[str, OrderPapers]
+    """By order id: the numbers of its invoice and credit notes, for their PDF links."""
     jobs: Page[JobView]
     refund_requests: list[RefundRequestView]
     disputes: list[DisputeView]
     entitlements: EntitlementsView
     resources: list[dict[str, Any]]
     events: Page[EventView]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPapers:
+    number: str
+    credit_notes: list[str]
+
+
+def _papers(uow: UnitOfWork, orders: list[OrderView]) -> dict[str, OrderPapers]:
+    """Two reads an order (not the whole invoice view, which reads the order again)."""
+    papers = {}
+    for order in orders:
+        invoice = uow.documents.invoice_of_order(order.id) if order.paid_at else None
+        if invoice is not None:
+            notes = [note.number for note in uow.documents.credit_notes_of_order(order.id)]
+            papers[order.id] = OrderPapers(number=invoice.number, credit_notes=notes)
+    return papers
 
 
 def account_page(
@@ -120,11 +136,7 @@ def account_page(
         subscriptions=subscriptions,
         plan_changes=changes,
         orders=orders,
-        invoices={
-            o.id: invoice_view(uow, o.id)
-            for o in orders.data
-            if o.paid_at is not None and uow.documents.invoice_of_order(o.id) is not None
-        },
+        invoices=_papers(uow, orders.data),
         jobs=list_jobs(uow, account_id=record.id, limit=LISTED, cursor=None),
         refund_requests=[
             request_view(uow, r) for r in uow.refund_requests.of_account(record.id)[:LISTED]

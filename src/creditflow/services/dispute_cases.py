@@ -106,25 +106,22 @@ def evidence(uow: UnitOfWork, *, dispute_id: str) -> dict[str, Any]:
         }
         for e in uow.ledger.entries_of_grants(order.account_id, sorted(grant_ids))
     ]
-    jobs = []
-    for job in uow.jobs.of_account_since(order.account_id, order.paid_at or order.created_at):
-        if job.hold_id is None or not any(
-            a.grant_id in grant_ids for a in uow.holds.allocations(job.hold_id)
-        ):
-            continue
-        jobs.append(
-            {
-                "id": job.id,
-                "operation": job.operation,
-                "status": job.status,
-                "cost": job.cost,
-                "created_at": job.created_at,
-                "finished_at": job.finished_at,
-                "downloads": [
-                    {"n": d.n, "at": d.at, "key_id": d.key_id} for d in uow.jobs.downloads(job.id)
-                ],
-            }
-        )
+    paid = uow.jobs.paid_from_grants(
+        order.account_id, order.paid_at or order.created_at, sorted(grant_ids)
+    )
+    fetched = uow.jobs.downloads_of([job.id for job in paid])
+    jobs = [
+        {
+            "id": job.id,
+            "operation": job.operation,
+            "status": job.status,
+            "cost": job.cost,
+            "created_at": job.created_at,
+            "finished_at": job.finished_at,
+            "downloads": [{"n": d.n, "at": d.at, "key_id": d.key_id} for d in fetched[job.id]],
+        }
+        for job in paid
+    ]
     usage = order_usage(uow, order)
     return {
         "dispute": dispute_view(uow, record).model_dump(mode="json"),

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, exists, func, insert, select, update
 
-from creditflow.store.tables import downloads, job_outputs, jobs
+from creditflow.store.tables import downloads, hold_allocations, job_outputs, jobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +136,43 @@ class JobRepository:
             .order_by(jobs.c.seq)
         ).mappings()
         return [JobRecord(**row) for row in rows]
+
+    def paid_from_grants(
+        self, account_id: str, since: datetime, grant_ids: Sequence[str]
+    ) -> list[JobRecord]:
+        """The account's jobs since `since` whose hold took credits from one of these grants,
+        in one query (each job's allocations looked up by their key, in the database)."""
+        if not grant_ids:
+            return []
+        paid = exists().where(
+            hold_allocations.c.hold_id == jobs.c.hold_id,
+            hold_allocations.c.grant_id.in_(list(grant_ids)),
+        )
+        rows = self._connection.execute(
+            select(*_JOB_COLUMNS)
+            .where(jobs.c.account_id == account_id, jobs.c.created_at >= since, paid)
+            .order_by(jobs.c.seq)
+        ).mappings()
+        return [JobRecord(**row) for row in rows]
+
+    def downloads_of(self, job_ids: Sequence[str]) -> dict[str, list[DownloadRecord]]:
+        """The downloads of these jobs, by job, each job's in order."""
+        found: dict[str, list[DownloadRecord]] = {job_id: [] for job_id in job_ids}
+        for chunk in range(0, len(job_ids), 500):
+            rows = self._connection.execute(
+                select(
+                    downloads.c.job_id,
+                    downloads.c.n,
+                    downloads.c.account_id,
+                    downloads.c.key_id,
+                    downloads.c.at,
+                )
+                .where(downloads.c.job_id.in_(list(job_ids[chunk : chunk + 500])))
+                .order_by(downloads.c.seq)
+            ).mappings()
+            for row in rows:
+                found[row["job_id"]].append(DownloadRecord(**row))
+        return found
 
     def failed_count(self, account_id: str) -> int:
         return self._connection.execute(
