@@ -106,6 +106,7 @@ def two_members(api: Api) -> tuple[Member, Member]:
 
 
 def test_billing_lists_the_members_orders_with_their_invoices_and_no_one_elses(api: Api) -> None:
+    """Rule 21 (000, 002): every paid order has its invoice."""
     ada, bob = two_members(api)
     small, big = buy(api, ada.account_id), buy(api, ada.account_id, "pack_2500")
     theirs = buy(api, bob.account_id)
@@ -194,6 +195,7 @@ def test_billing_shows_orders_a_page_at_a_time(api: Api) -> None:
 
 
 def test_the_refunds_page_states_the_catalogs_policy_with_its_numbers(api: Api) -> None:
+    """refund-policies.md: the policy in plain words, with the catalog's numbers."""
     ada = Member(api, api.account())
     page = html.unescape(ada.get("/portal/refunds").text)
     assert "within 14 days of a purchase" in page

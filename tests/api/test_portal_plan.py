@@ -148,6 +148,7 @@ def membership_site(engine_with: Callable[[str], Engine]) -> Iterator[Site]:
 def test_the_plan_page_shows_the_plan_its_entitlements_and_what_cancelling_keeps_and_loses(
     site: Site,
 ) -> None:
+    """Rules 9 and 16 (000, 001, 002, 004): access lasts to the period end; made resources stay."""
     member = site.member("starter")
     site.engine.create_resource(member.account, type="private_model", name="my model")
     page = words(member.plan_page())
@@ -172,6 +173,7 @@ def test_the_plan_page_shows_the_plan_its_entitlements_and_what_cancelling_keeps
 def test_an_upgrade_charges_and_grants_exactly_what_its_preview_showed(
     site: Site, clock: TestClock
 ) -> None:
+    """Rule 10 (000): the prorated charge and credits, previewed as the change computes them."""
     member = site.member("starter")
     clock.move_to(START + timedelta(days=14, hours=3, minutes=7))
     preview = member.review(plan="studio", interval="month")
@@ -219,6 +221,7 @@ def test_a_preview_changes_nothing(site: Site, clock: TestClock) -> None:
 def test_a_downgrade_preview_shows_the_date_it_takes_effect_and_books_it_then(
     site: Site, clock: TestClock
 ) -> None:
+    """Rule 11 (000): `at_period_end` schedules the downgrade for the period end."""
     member = site.member("studio")
     clock.move_to(START + timedelta(days=5))
     preview = member.review(plan="starter", interval="month")
@@ -239,6 +242,7 @@ def test_a_downgrade_preview_shows_the_date_it_takes_effect_and_books_it_then(
 def test_where_downgrades_are_not_allowed_the_preview_says_to_cancel_and_subscribe_later(
     membership_site: Site,
 ) -> None:
+    """Rule 11 (004): `not_allowed` refuses it: cancel, let it run out, subscribe lower."""
     member = membership_site.member("tier2")
     before = member.state()
     preview = member.review(plan="tier1", interval="month")
@@ -282,6 +286,7 @@ def test_a_change_whose_price_moved_on_since_its_preview_is_shown_again_not_char
 
 
 def test_cancel_then_resume_each_after_a_confirmation(site: Site) -> None:
+    """Rule 9 (000, 001, 002): cancelling stops the renewal; resume undoes it before the end."""
     member = site.member("starter")
     review = member.send(member.plan_page(), "/portal/plan/cancel/review")
     text = words(review)

@@ -245,6 +245,7 @@ def member(site: Site) -> tuple[str, TestClient, str]:
 
 
 def test_claiming_the_daily_credits_twice_gives_them_once(site: Site) -> None:
+    """Rule 13 (004): once per calendar day of the site."""
     account, browser, csrf = member(site)
     page = browser.get("/portal")
     form_id = FORM_ID.search(page.text)
@@ -262,6 +263,7 @@ def test_claiming_the_daily_credits_twice_gives_them_once(site: Site) -> None:
 
 
 def test_buying_a_pack_changes_the_balance_and_bad_buys_change_nothing(site: Site) -> None:
+    """Rules 6 and 14 (002, 004): packs never expire; add-ons are for members only."""
     account, browser, csrf = member(site)
     for data, status, words in [
         ({"product": "pack_nope"}, 422, "Choose one of the packs"),

@@ -58,6 +58,7 @@ def text_of(page: str) -> str:
 def test_the_usage_page_draws_credits_spent_per_day_by_operation_with_the_same_numbers(
     api: Api,
 ) -> None:
+    """Rule 20 (000, 003): a failed job costs nothing, so it adds nothing to the day."""
     account = api.account(credits=1_000)
     succeeded(api.engine, account, "generate")
     succeeded(api.engine, account, "generate")
