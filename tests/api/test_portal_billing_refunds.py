@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from creditflow.clock import TestClock
 from creditflow.domain.catalog import Refunds
 from creditflow.domain.refunds.facts import REASONS
-from creditflow.web.portal.refunds import REASON_WORDS, policy_in_words
+from creditflow.web.portal.refund_terms import REASON_WORDS, policy_in_words
 from tests.api.conftest import Api
 from tests.conftest import START
 from tests.images import png

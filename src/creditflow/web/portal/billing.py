@@ -18,7 +18,8 @@ from creditflow.domain.errors import NotFound
 from creditflow.engine import Engine
 from creditflow.services.views import InvoiceView, OrderView
 from creditflow.web.portal.forms import show
-from creditflow.web.portal.refunds import STATUS_WORDS, askable_until, latest_requests
+from creditflow.web.portal.refund_terms import STATUS_WORDS
+from creditflow.web.portal.refunds import askable_until, latest_requests
 from creditflow.web.portal.session import CustomerSession, Member, engine_of, owned
 
 router = APIRouter()
