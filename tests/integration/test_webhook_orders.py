@@ -271,3 +271,21 @@ def test_a_declined_renewal_makes_the_subscription_past_due(stripe_engine: Engin
     )
     assert engine.subscription(subscription.id).status == "past_due"
     assert engine.order(renewal.id).status == "failed"
+
+
+def test_support_sees_the_newest_unmatched_events_first(stripe_engine: Engine) -> None:
+    engine = stripe_engine
+    for n in range(3):
+        stray = event(
+            f"stray{n}",
+            EventKind.REFUND,
+            payment_id=f"pi_unknown{n}",
+            refund_id=f"re_{n}",
+            amount=5,
+            refund_status="succeeded",
+        )
+        assert deliver(engine, stray) == "unmatched"
+    oldest = [e.event_id for e in engine.unmatched_webhooks()]
+    assert oldest == ["evt_stray0", "evt_stray1", "evt_stray2"]  # the order they are retried in
+    newest = [e.event_id for e in engine.unmatched_webhooks(newest_first=True, limit=2)]
+    assert newest == ["evt_stray2", "evt_stray1"]

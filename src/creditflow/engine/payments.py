@@ -77,8 +77,14 @@ class Payments(Part):
         ]
         return WebhookOutcomeView(received=[e.event_id for e in events], outcomes=outcomes)
 
-    def unmatched_webhooks(self, provider: str | None = None) -> list[WebhookEventRecord]:
-        return self._read(lambda uow: uow.webhook_events.unmatched(provider))
+    def unmatched_webhooks(
+        self, provider: str | None = None, *, newest_first: bool = False, limit: int = 500
+    ) -> list[WebhookEventRecord]:
+        """Provider webhooks that matched no order, oldest first (the order they are retried
+        in) unless `newest_first` (support's page)."""
+        return self._read(
+            lambda uow: uow.webhook_events.unmatched(provider, limit, newest_first=newest_first)
+        )
 
     def refund_order(
         self,

@@ -56,7 +56,9 @@ class WebhookEventRepository:
             .values(outcome=outcome, order_id=order_id)
         )
 
-    def unmatched(self, provider: str | None = None, limit: int = 500) -> list[WebhookEventRecord]:
+    def unmatched(
+        self, provider: str | None = None, limit: int = 500, *, newest_first: bool = False
+    ) -> list[WebhookEventRecord]:
         query = select(
             webhook_events.c.provider,
             webhook_events.c.event_id,
@@ -69,7 +71,8 @@ class WebhookEventRepository:
         ).where(webhook_events.c.outcome == "unmatched")
         if provider is not None:
             query = query.where(webhook_events.c.provider == provider)
-        rows = self._connection.execute(query.order_by(webhook_events.c.seq).limit(limit))
+        order = webhook_events.c.seq.desc() if newest_first else webhook_events.c.seq
+        rows = self._connection.execute(query.order_by(order).limit(limit))
         return [WebhookEventRecord(**row) for row in rows.mappings()]
 
     def of_order(self, order_id: str) -> list[tuple[str, str, str]]:

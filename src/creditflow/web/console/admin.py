@@ -52,8 +52,10 @@ async def audit(
 
 @router.get("/webhooks")
 async def unmatched(request: Request, agent: Agent) -> Response:
-    rows = await run_in_threadpool(engine_of(request).unmatched_webhooks)
-    return show(request, "webhooks.html", current="webhooks", rows=rows[-200:][::-1])
+    rows = await run_in_threadpool(
+        lambda: engine_of(request).unmatched_webhooks(newest_first=True, limit=200)
+    )
+    return show(request, "webhooks.html", current="webhooks", rows=rows)
 
 
 @router.get("/catalog")
