@@ -9,9 +9,7 @@ a POST never gives credits twice or refunds twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
 from creditflow.clock import Clock
 from creditflow.domain.errors import InvalidRequest, NotFound
@@ -43,8 +41,6 @@ from creditflow.services.views import (
 from creditflow.services.web_sessions import BrowserSession
 from creditflow.store.api_keys import ListedApiKey
 from creditflow.store.uow import UnitOfWork
-
-R = TypeVar("R")
 
 
 class RevokedKey(View):
@@ -236,11 +232,6 @@ class Console(Part):
                 reason=reason,
             )
         )
-
-    def _rehearse(self, use_case: Callable[[UnitOfWork, datetime], R]) -> R:
-        """Run a use case in a transaction that is never committed: nothing it did stays."""
-        with self.context.writing() as uow:
-            return use_case(uow, self.clock.now())
 
     # Support's actions on an account
 

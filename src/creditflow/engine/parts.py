@@ -50,6 +50,13 @@ class Part:
         with self.context.reading() as uow:
             return use_case(uow)
 
+    def _rehearse(self, use_case: Callable[[UnitOfWork, datetime], R]) -> R:
+        """Run a use case in a transaction that is never committed: nothing it did stays, and
+        no provider is called (calls go out only after a commit). What confirmation pages show
+        is the use case's own answer, to the unit."""
+        with self.context.writing() as uow:
+            return use_case(uow, self.clock.now())
+
 
 def key_for(key: IdempotencyArg, operation: str, *arguments: object) -> IdempotencyKey | None:
     """A Python caller's key, fingerprinted by what it asked; an HTTP key comes made (its

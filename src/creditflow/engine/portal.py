@@ -127,16 +127,17 @@ class Portal(Part):
         """What changing the plan now would do, found by doing it in a transaction that is never
         committed: the charge and the credits are the use case's own, to the unit, and nothing
         stays. A provider is only called after a commit, so no call goes out."""
-        with self.context.writing() as uow:
-            return subscriptions.change_plan(
+        return self._rehearse(
+            lambda uow, now: subscriptions.change_plan(
                 uow,
                 catalog=self.catalog,
                 providers=self.context.providers,
-                now=self.clock.now(),
+                now=now,
                 subscription_id=subscription_id,
                 plan=plan,
                 interval=interval,
             )
+        )
 
     def change_plan_as_shown(
         self,
