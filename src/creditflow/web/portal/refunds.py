@@ -48,7 +48,7 @@ from creditflow.web.portal.refund_terms import (
     in_days,
     policy_in_words,
 )
-from creditflow.web.portal.session import CustomerSession, Member, engine_of, owned
+from creditflow.web.portal.session import CustomerSession, Member, engine_of, own
 
 router = APIRouter()
 
@@ -148,36 +148,6 @@ def order_label(order: OrderView, zone: str, *, with_year: bool) -> str:
     what = ", ".join(item.description for item in order.items) or order.kind
     bought = local(order.paid_at, zone, "date" if with_year else "day")
     return f"{what}, {money(order.total)}, {bought}"
-
-
-def _own_order(engine: Engine, order_id: str, customer: CustomerSession) -> OrderView:
-    try:
-        order = engine.order(order_id)
-    except NotFound:
-        order = None
-    owned(order.account_id if order else "", customer, "order")
-    assert order is not None
-    return order
-
-
-def _own_job(engine: Engine, job_id: str, customer: CustomerSession) -> JobView:
-    try:
-        job = engine.job(job_id)
-    except NotFound:
-        job = None
-    owned(job.account_id if job else "", customer, "job")
-    assert job is not None
-    return job
-
-
-def _own_request(engine: Engine, request_id: str, customer: CustomerSession) -> RefundRequestView:
-    try:
-        found = engine.refund_request(request_id)
-    except NotFound:
-        found = None
-    owned(found.account_id if found else "", customer, "refund request")
-    assert found is not None
-    return found
 
 
 # The refunds page and its form
@@ -286,7 +256,7 @@ def _check(engine: Engine, customer: CustomerSession, asked: Asked) -> None:
     if not asked.order_id:
         errors["order_id"] = "Choose the order you want a refund for."
     else:
-        order = _own_order(engine, asked.order_id, customer)
+        order = own(customer, "order", engine.order, asked.order_id)
         problem = _order_problem(engine, order)
         if problem:
             errors["order_id"] = problem
@@ -301,7 +271,7 @@ def _check(engine: Engine, customer: CustomerSession, asked: Asked) -> None:
     if len(asked.job_ids) > JOBS_SHOWN:
         errors["job_ids"] = f"Name at most {JOBS_SHOWN} jobs."
     for job_id in asked.job_ids:
-        _own_job(engine, job_id, customer)
+        own(customer, "job", engine.job, job_id)
 
 
 def _order_problem(engine: Engine, order: OrderView) -> str | None:
@@ -461,7 +431,7 @@ def _request_page(
     request: Request, customer: CustomerSession, request_id: str, done: str
 ) -> Response:
     engine = engine_of(request)
-    found = _own_request(engine, request_id, customer)
+    found = own(customer, "refund request", engine.refund_request, request_id)
     order = engine.order(found.order_id)
     jobs: Sequence[JobView] = [engine.job(job_id) for job_id in found.job_ids]
     return show(
@@ -489,7 +459,7 @@ async def refund_request(
 def _evidence_file(
     engine: Engine, customer: CustomerSession, request_id: str, n: int
 ) -> tuple[bytes, str]:
-    found = _own_request(engine, request_id, customer)
+    found = own(customer, "refund request", engine.refund_request, request_id)
     if not 1 <= n <= len(found.evidence) or not found.evidence[n - 1].ref.startswith("file:"):
         raise NotFound("This request has no such file.")
     try:

@@ -9,8 +9,9 @@ that is not the account's is a 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -72,6 +73,25 @@ def owned(account_id: str, customer: CustomerSession, what: str) -> None:
     exists)."""
     if account_id != customer.account.id:
         raise NotFound(f"No {what} of yours has this id.")
+
+
+class OfAnAccount(Protocol):
+    @property
+    def account_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=OfAnAccount)
+
+
+def own(customer: CustomerSession, what: str, look_up: Callable[[str], T], thing_id: str) -> T:
+    """The thing with this id, if it is the session account's: one that does not exist and
+    another account's get the same 404 in the same words, so nothing says which ids exist."""
+    try:
+        found = look_up(thing_id)
+    except NotFound:
+        raise NotFound(f"No {what} of yours has this id.") from None
+    owned(found.account_id, customer, what)
+    return found
 
 
 Member = Annotated[CustomerSession, Depends(customer_session)]

@@ -29,7 +29,7 @@ from creditflow.services.views import JobView, LedgerEntryView, Page
 from creditflow.web import charts
 from creditflow.web.portal.forms import show
 from creditflow.web.portal.overview import KIND_NAMES
-from creditflow.web.portal.session import CustomerSession, Member, engine_of, owned
+from creditflow.web.portal.session import CustomerSession, Member, engine_of, own
 
 router = APIRouter()
 
@@ -208,7 +208,7 @@ async def download_output(request: Request, customer: Member, job_id: str, n: st
     engine = engine_of(request)
 
     def fetch() -> tuple[str, str, bytes]:
-        job = _members_job(engine, customer, job_id)
+        job = own(customer, "job", engine.job, job_id)
         if not _OUTPUT_NUMBER.fullmatch(n):
             raise NotFound(f"Job {job.id} has no output {n!r}.")
         output, data = engine.download_output(job.id, int(n), key_id=DOWNLOAD_KEY)
@@ -228,16 +228,6 @@ async def download_output(request: Request, customer: Member, job_id: str, n: st
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },
     )
-
-
-def _members_job(engine: Engine, customer: CustomerSession, job_id: str) -> JobView:
-    try:
-        job = engine.job(job_id)
-    except NotFound:
-        # The same words as for another account's job: nothing says which ids exist.
-        raise NotFound("No job of yours has this id.") from None
-    owned(job.account_id, customer, "job")
-    return job
 
 
 def _attachment(name: str) -> str:
