@@ -30,6 +30,10 @@ def answer(result: BaseModel, *, status: int, key: IdempotencyKey | None = None)
     """The result, as JSON. A replay's result is the stored answer read back, so its bytes are
     the first answer's; `Idempotent-Replayed: true` says it is one."""
     headers = {"Idempotent-Replayed": "true"} if key is not None and key.replayed else None
+    body = key.response if key is not None and key.response is not None else None
     return Response(
-        result.model_dump_json(), status_code=status, media_type="application/json", headers=headers
+        body or result.model_dump_json(),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
     )

@@ -38,7 +38,11 @@ from creditflow.services.context import ServiceContext
 from creditflow.store.connections import connections_for
 from creditflow.store.database import DatabaseSettings, create_db_engine
 from creditflow.store.database import database_url as resolve_database_url
+from creditflow.store.group_commit import Writers
 from creditflow.store.migrate import upgrade_to_head
+
+WRITER_SHARDS = 4
+"""Group-commit writers on PostgreSQL, each with its own connection and a share of accounts."""
 
 
 class Engine:
@@ -103,6 +107,9 @@ class Engine:
             },
             adapters=self.adapters,
             on_posted=self.metrics.count_transfers,
+            writers=Writers(
+                self._connections, shards=1 if self.db.dialect.name == "sqlite" else WRITER_SHARDS
+            ),
         )
         self._accounts = Accounts(self.context)
         self._billing = Billing(self.context)
@@ -132,6 +139,8 @@ class Engine:
 
     def close(self) -> None:
         self._events.close()
+        if self.context.writers is not None:
+            self.context.writers.close()
         self._connections.close()
 
     def __enter__(self) -> Engine:
@@ -151,11 +160,16 @@ class Engine:
     accounts = delegate("_accounts", Accounts.accounts)
     grant = delegate("_accounts", Accounts.grant)
     consume = delegate("_accounts", Accounts.consume)
+    consume_async = delegate("_accounts", Accounts.consume_async)
     balance = delegate("_accounts", Accounts.balance)
+    balance_async = delegate("_accounts", Accounts.balance_async)
     ledger = delegate("_accounts", Accounts.ledger)
     hold = delegate("_accounts", Accounts.hold)
+    hold_async = delegate("_accounts", Accounts.hold_async)
     capture = delegate("_accounts", Accounts.capture)
+    capture_async = delegate("_accounts", Accounts.capture_async)
     release = delegate("_accounts", Accounts.release)
+    release_async = delegate("_accounts", Accounts.release_async)
     get_hold = delegate("_accounts", Accounts.get_hold)
     alerts = delegate("_accounts", Accounts.alerts)
     set_alerts = delegate("_accounts", Accounts.set_alerts)

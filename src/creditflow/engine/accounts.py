@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from creditflow.clock import as_utc
 from creditflow.domain.kinds import GrantKind
-from creditflow.engine.parts import IdempotencyArg, Part, key_for
+from creditflow.engine.parts import GroupedWrite, IdempotencyArg, Part, key_for
 from creditflow.services import accounts as account_cases
 from creditflow.services import alerts as alert_cases
 from creditflow.services import credits as credit_cases
@@ -23,6 +25,7 @@ from creditflow.services.views import (
     Page,
     SpendView,
 )
+from creditflow.store.uow import UnitOfWork
 
 
 class Accounts(Part):
@@ -122,7 +125,36 @@ class Accounts(Part):
         reference: str | None = None,
         idempotency_key: IdempotencyArg = None,
     ) -> SpendView:
-        return self._once(
+        return self._grouped(
+            self._consume(account_id, credits, channel, reason, reference, idempotency_key)
+        )
+
+    async def consume_async(
+        self,
+        account_id: str,
+        *,
+        credits: int,
+        channel: str | None = None,
+        reason: str | None = None,
+        reference: str | None = None,
+        idempotency_key: IdempotencyArg = None,
+    ) -> SpendView:
+        """`consume`, awaited: for the HTTP service's event loop, which never waits on a commit."""
+        return await self._grouped_async(
+            self._consume(account_id, credits, channel, reason, reference, idempotency_key)
+        )
+
+    def _consume(
+        self,
+        account_id: str,
+        credits: int,
+        channel: str | None,
+        reason: str | None,
+        reference: str | None,
+        idempotency_key: IdempotencyArg,
+    ) -> GroupedWrite[SpendView]:
+        return GroupedWrite(
+            account_id,
             key_for(idempotency_key, "consume", account_id, credits, channel, reason, reference),
             SpendView,
             lambda uow, now: credit_cases.consume_credits(
@@ -145,6 +177,19 @@ class Accounts(Part):
                 now=self.clock.now(),
                 account_id=account_id,
                 channel=channel,
+            )
+        )
+
+    async def balance_async(self, account_id: str, *, channel: str | None = None) -> BalanceView:
+        """`balance`, read by the account's writer: the event loop never waits on the database."""
+        return await self._grouped_async(
+            GroupedWrite(
+                account_id,
+                None,
+                BalanceView,
+                lambda uow, now: credit_cases.get_balance(
+                    uow, catalog=self.catalog, now=now, account_id=account_id, channel=channel
+                ),
             )
         )
 
@@ -176,7 +221,41 @@ class Accounts(Part):
         expires_in_seconds: int | None = None,
         idempotency_key: IdempotencyArg = None,
     ) -> HoldView:
-        return self._once(
+        return self._grouped(
+            self._hold(
+                account_id, credits, channel, reason, reference, expires_in_seconds, idempotency_key
+            )
+        )
+
+    async def hold_async(
+        self,
+        account_id: str,
+        *,
+        credits: int,
+        channel: str | None = None,
+        reason: str | None = None,
+        reference: str | None = None,
+        expires_in_seconds: int | None = None,
+        idempotency_key: IdempotencyArg = None,
+    ) -> HoldView:
+        return await self._grouped_async(
+            self._hold(
+                account_id, credits, channel, reason, reference, expires_in_seconds, idempotency_key
+            )
+        )
+
+    def _hold(
+        self,
+        account_id: str,
+        credits: int,
+        channel: str | None,
+        reason: str | None,
+        reference: str | None,
+        expires_in_seconds: int | None,
+        idempotency_key: IdempotencyArg,
+    ) -> GroupedWrite[HoldView]:
+        return GroupedWrite(
+            account_id,
             key_for(
                 idempotency_key,
                 "hold",
@@ -204,7 +283,21 @@ class Accounts(Part):
     def capture(
         self, hold_id: str, *, credits: int | None = None, idempotency_key: IdempotencyArg = None
     ) -> HoldView:
-        return self._once(
+        return self._grouped(
+            self._capture(self._hold_owner(hold_id), hold_id, credits, idempotency_key)
+        )
+
+    async def capture_async(
+        self, hold_id: str, *, credits: int | None = None, idempotency_key: IdempotencyArg = None
+    ) -> HoldView:
+        owner = await self._hold_owner_async(hold_id)
+        return await self._grouped_async(self._capture(owner, hold_id, credits, idempotency_key))
+
+    def _capture(
+        self, owner: str, hold_id: str, credits: int | None, idempotency_key: IdempotencyArg
+    ) -> GroupedWrite[HoldView]:
+        return GroupedWrite(
+            owner,
             key_for(idempotency_key, "capture", hold_id, credits),
             HoldView,
             lambda uow, now: hold_cases.capture_hold(
@@ -213,11 +306,37 @@ class Accounts(Part):
         )
 
     def release(self, hold_id: str, *, idempotency_key: IdempotencyArg = None) -> HoldView:
-        return self._once(
+        return self._grouped(self._release(self._hold_owner(hold_id), hold_id, idempotency_key))
+
+    async def release_async(
+        self, hold_id: str, *, idempotency_key: IdempotencyArg = None
+    ) -> HoldView:
+        owner = await self._hold_owner_async(hold_id)
+        return await self._grouped_async(self._release(owner, hold_id, idempotency_key))
+
+    def _release(
+        self, owner: str, hold_id: str, idempotency_key: IdempotencyArg
+    ) -> GroupedWrite[HoldView]:
+        return GroupedWrite(
+            owner,
             key_for(idempotency_key, "release", hold_id),
             HoldView,
             lambda uow, now: hold_cases.release_hold(uow, now=now, hold_id=hold_id),
         )
+
+    def _hold_owner(self, hold_id: str) -> str:
+        """The account a hold is on, whose writer settles it; "" with one writer or no hold."""
+        if not self._sharded:
+            return ""
+        return self._read(lambda uow: _owner(uow, hold_id)).account_id
+
+    async def _hold_owner_async(self, hold_id: str) -> str:
+        if not self._sharded:
+            return ""
+        owner = await self._grouped_async(
+            GroupedWrite("", None, HoldOwner, lambda uow, _now: _owner(uow, hold_id))
+        )
+        return owner.account_id
 
     def get_hold(self, hold_id: str) -> HoldView:
         return self._read(lambda uow: hold_cases.get_hold(uow, hold_id=hold_id))
@@ -244,3 +363,12 @@ class Accounts(Part):
                 uow, catalog=self.catalog, account_id=account_id, low_balance=low_balance
             ),
         )
+
+
+class HoldOwner(BaseModel):
+    account_id: str
+
+
+def _owner(uow: UnitOfWork, hold_id: str) -> HoldOwner:
+    hold = uow.holds.get(hold_id)
+    return HoldOwner(account_id=hold.account_id if hold else "")

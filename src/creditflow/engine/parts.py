@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
 from creditflow.services.context import ServiceContext
-from creditflow.services.idempotency import IdempotencyKey, fingerprint, run_once
+from creditflow.services.idempotency import (
+    IdempotencyKey,
+    fingerprint,
+    run_grouped,
+    run_grouped_async,
+    run_once,
+)
 from creditflow.store.uow import UnitOfWork
 
 M = TypeVar("M", bound=BaseModel)
@@ -26,6 +33,17 @@ R = TypeVar("R")
 P = ParamSpec("P")
 PartT = TypeVar("PartT", bound="Part")
 IdempotencyArg = str | IdempotencyKey | None
+
+
+@dataclass(frozen=True)
+class GroupedWrite(Generic[M]):
+    """A ledger write of one account for its group-commit writer: spends, holds and their ends."""
+
+    account_id: str
+    """The account it locks: it names the writer (PostgreSQL shards) and the order in a batch."""
+    key: IdempotencyKey | None
+    result_type: type[M]
+    use_case: Callable[[UnitOfWork, datetime], M]
 
 
 class Part:
@@ -42,6 +60,22 @@ class Part:
         use_case: Callable[[UnitOfWork, datetime], M],
     ) -> M:
         return run_once(self.context, key, result_type, use_case)
+
+    @property
+    def _sharded(self) -> bool:
+        """Whether ledger writes go to one of several writers, chosen by account."""
+        writers = self.context.writers
+        return writers is not None and writers.sharded
+
+    def _grouped(self, write: GroupedWrite[M]) -> M:
+        return run_grouped(
+            self.context, write.account_id, write.key, write.result_type, write.use_case
+        )
+
+    async def _grouped_async(self, write: GroupedWrite[M]) -> M:
+        return await run_grouped_async(
+            self.context, write.account_id, write.key, write.result_type, write.use_case
+        )
 
     def _plain(self, use_case: Callable[[UnitOfWork], R]) -> R:
         return self.context.run_plain(use_case)

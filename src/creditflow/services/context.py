@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from sqlalchemy import Connection
+
 from creditflow.clock import Clock
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.ledger import Transfer
@@ -15,6 +17,7 @@ from creditflow.payments.errors import ProviderError
 from creditflow.payments.test_provider import TestPaymentProvider
 from creditflow.services.alerts import alert_on_low_balance
 from creditflow.store.connections import Connections
+from creditflow.store.group_commit import Writers
 from creditflow.store.uow import UnitOfWork
 
 R = TypeVar("R")
@@ -36,9 +39,15 @@ class ServiceContext:
     """The APIs of the hosted providers configured here (checkouts, refunds, webhooks)."""
     on_posted: Callable[[Sequence[Transfer]], None] = field(default=_ignore)
     """Told of every committed transfer (metrics count credits granted and spent by kind)."""
+    writers: Writers | None = None
+    """The group-commit writers that spends, holds, captures and releases go through."""
 
     def writing(self) -> UnitOfWork:
         return UnitOfWork(self.connections, before_commit=self._before_commit)
+
+    def within(self, connection: Connection) -> UnitOfWork:
+        """A unit of work in a savepoint of a group commit's transaction, on its connection."""
+        return UnitOfWork(self.connections, before_commit=self._before_commit, within=connection)
 
     def _before_commit(self, uow: UnitOfWork) -> None:
         """In every transaction that moved credits: the low-balance alerts it sets off."""

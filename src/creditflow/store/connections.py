@@ -20,7 +20,17 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
 
+class WriteLock(Protocol):
+    def acquire(self) -> object: ...
+
+    def release(self) -> None: ...
+
+
 class Connections(Protocol):
+    write_lock: WriteLock | None
+    """Taken around every writing transaction where the database has one writer at a time
+    (SQLite): threads queue on it, instead of sleeping in the driver's busy handler."""
+
     def acquire(self) -> Connection:
         """A connection for one unit of work, on the calling thread, until `release`."""
         ...
@@ -33,6 +43,8 @@ class Connections(Protocol):
 
 
 class PooledConnections:
+    write_lock: WriteLock | None = None
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
@@ -64,6 +76,9 @@ class CachedConnections:
         """Threads in the pool's checkout: each may be waiting for a connection to come back."""
         self._closed = False
         self._lock = threading.Lock()
+        # Reentrant: a thread that opened a second writing transaction used to wait out the
+        # busy timeout and fail; it still does, rather than hang.
+        self.write_lock: WriteLock | None = threading.RLock()
 
     def acquire(self) -> Connection:
         with self._lock:

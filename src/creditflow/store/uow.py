@@ -30,7 +30,7 @@ from creditflow.store.orders import OrderRepository
 from creditflow.store.outbox import OutboxRepository
 from creditflow.store.portal_links import PortalLinkRepository
 from creditflow.store.provider_calls import ProviderCallRepository
-from creditflow.store.raw_sql import Driver
+from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.refund_requests import RefundRequestRepository
 from creditflow.store.refunds import DisputeRepository, RefundRepository
 from creditflow.store.staff import StaffRepository
@@ -38,10 +38,21 @@ from creditflow.store.subscriptions import PlanChangeRepository, SubscriptionRep
 from creditflow.store.web_sessions import WebSessionRepository
 from creditflow.store.webhooks import WebhookEventRepository
 
+SAVEPOINT = Statement("SAVEPOINT request")
+RELEASE = Statement("RELEASE SAVEPOINT request")
+ROLLBACK_TO = Statement("ROLLBACK TO SAVEPOINT request")
+
 
 class UnitOfWork:
+    """One transaction; or, `within` a group commit's transaction, one savepoint of it.
+
+    In a savepoint, `commit()` releases it (the batch commits it later, with the others) and
+    leaving without a commit rolls back to it: what this unit did is undone, and only that.
+    """
+
     accounts: AccountRepository
     ledger: LedgerRepository
+    connection: Connection
 
     def __init__(
         self,
@@ -49,8 +60,11 @@ class UnitOfWork:
         *,
         read_only: bool = False,
         before_commit: Callable[[UnitOfWork], None] | None = None,
+        within: Connection | None = None,
     ) -> None:
         self._connections = connections
+        self._within = within
+        self._open = False
         self._read_only = read_only
         self._before_commit = before_commit
         self.posted: list[Transfer] = []
@@ -59,10 +73,32 @@ class UnitOfWork:
         """Each account's available credits before and after this transaction's entries."""
 
     def __enter__(self) -> UnitOfWork:
+        if self._within is not None:
+            return self._enter_savepoint(self._within)
+        lock = None if self._read_only else self._connections.write_lock
+        if lock is not None:
+            lock.acquire()
+        self._lock = lock
+        try:
+            return self._enter_transaction()
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+
+    def _enter_savepoint(self, connection: Connection) -> UnitOfWork:
+        self.connection = connection
+        self._lock = None
+        self._make_repositories(connection)
+        self.driver.execute(SAVEPOINT, {})
+        self._open = True
+        return self
+
+    def _enter_transaction(self) -> UnitOfWork:
         connection = self._connections.acquire()
         # Read by the SQLite begin hook: readers need not wait for the write lock.
         connection.info["sqlite_begin"] = "DEFERRED" if self._read_only else "IMMEDIATE"
-        self.connection: Connection = connection
+        self.connection = connection
         try:
             self._transaction = connection.begin()
         except BaseException:
@@ -71,12 +107,15 @@ class UnitOfWork:
             connection.invalidate()
             self._connections.release(connection)
             raise
+        self._make_repositories(connection)
+        return self
+
+    def _make_repositories(self, connection: Connection) -> None:
         self.driver = Driver(connection)
         self.accounts = AccountRepository(connection, self.driver)
         self.ledger = LedgerRepository(
             connection, self.driver, self.accounts, self.posted, self.balance_moves
         )
-        return self
 
     # The other repositories are made on first use: most units of work never touch them.
 
@@ -174,14 +213,28 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self._within is not None:
+            if self._open:
+                self._open = False
+                self.driver.execute(ROLLBACK_TO, {})
+                self.driver.execute(RELEASE, {})
+            return
         try:
             if self._transaction.is_active:
                 self._transaction.rollback()
         finally:
-            self._connections.release(self.connection)
+            try:
+                self._connections.release(self.connection)
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
 
     def commit(self) -> None:
         """Commit, after what must be part of every transaction (alerts its entries set off)."""
         if self._before_commit is not None and self.balance_moves:
             self._before_commit(self)
+        if self._within is not None:
+            self.driver.execute(RELEASE, {})
+            self._open = False
+            return
         self._transaction.commit()

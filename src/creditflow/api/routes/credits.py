@@ -21,13 +21,14 @@ RawBody = Annotated[bytes, Depends(raw_body)]
 
 
 @router.get("/balance", summary="Get the balance", response_model=BalanceView)
-def get_balance(
+async def get_balance(
     request: Request, account_id: str, _: Reader, channel: str | None = None
 ) -> Response:
     """Available and held credits, by kind, with each grant that has credits left and its expiry;
     `?channel=` counts only what that channel may spend. Read from cached sums: never a scan of
     the ledger."""
-    return answer(engine_of(request).balance(account_id, channel=channel), status=200)
+    balance = await engine_of(request).balance_async(account_id, channel=channel)
+    return answer(balance, status=200)
 
 
 @router.post(
@@ -64,14 +65,14 @@ def grant_credits(
     response_model=SpendView,
     responses=problems({402: ["insufficient_credits"], 403: ["account_suspended"]}),
 )
-def consume_credits(
+async def consume_credits(
     request: Request, account_id: str, body: ConsumeCreate, principal: Spender, raw: RawBody
 ) -> Response:
     """Spend credits now, drawn down in the catalog's order (kind priority, then earliest expiry,
     then oldest). Never below zero under any concurrency; an `Idempotency-Key` makes a retry
     spend once."""
     key = idempotency_key(request, principal, raw)
-    spend = engine_of(request).consume(
+    spend = await engine_of(request).consume_async(
         account_id,
         credits=body.credits,
         channel=body.channel,

@@ -26,13 +26,13 @@ RawBody = Annotated[bytes, Depends(raw_body)]
     response_model=HoldView,
     responses=problems({402: ["insufficient_credits"], 403: ["account_suspended"]}),
 )
-def place_hold(
+async def place_hold(
     request: Request, account_id: str, body: HoldCreate, principal: Spender, raw: RawBody
 ) -> Response:
     """Move credits out of `available` for a job in flight; captured on success, released on failure
     or time-out."""
     key = idempotency_key(request, principal, raw)
-    hold = engine_of(request).hold(
+    hold = await engine_of(request).hold_async(
         account_id,
         credits=body.credits,
         channel=body.channel,
@@ -56,7 +56,7 @@ def get_hold(request: Request, hold_id: str, _: Reader) -> Response:
     response_model=HoldView,
     responses=problems({409: ["hold_not_active"]}),
 )
-def capture_hold(
+async def capture_hold(
     request: Request,
     hold_id: str,
     principal: Spender,
@@ -66,7 +66,7 @@ def capture_hold(
     """Spend all or part of a hold; the rest goes back to the grants it came from."""
     key = idempotency_key(request, principal, raw)
     credits = body.credits if body else None
-    hold = engine_of(request).capture(hold_id, credits=credits, idempotency_key=key)
+    hold = await engine_of(request).capture_async(hold_id, credits=credits, idempotency_key=key)
     return answer(hold, status=200, key=key)
 
 
@@ -76,8 +76,10 @@ def capture_hold(
     response_model=HoldView,
     responses=problems({409: ["hold_not_active"]}),
 )
-def release_hold(request: Request, hold_id: str, principal: Spender, raw: RawBody) -> Response:
+async def release_hold(
+    request: Request, hold_id: str, principal: Spender, raw: RawBody
+) -> Response:
     """Give every held credit back to the grant it came from."""
     key = idempotency_key(request, principal, raw)
-    hold = engine_of(request).release(hold_id, idempotency_key=key)
+    hold = await engine_of(request).release_async(hold_id, idempotency_key=key)
     return answer(hold, status=200, key=key)
