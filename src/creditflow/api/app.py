@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from creditflow.api.auth import KeyRing
 from creditflow.api.errors import install_error_handlers
+from creditflow.api.hot_path import HotPath, hot_routes
 from creditflow.api.middleware import MAX_JSON_BODY, BodySizeLimit, RequestMetrics
 from creditflow.api.openapi import install_openapi
 from creditflow.api.routes import (
@@ -134,6 +135,7 @@ def create_app(
         """Requests, latencies, and credits granted and spent by kind, as Prometheus text."""
         return Response(engine.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
+    app.add_middleware(HotPath, routes=hot_routes(app), fastapi=app)  # inside the two below
     app.add_middleware(BodySizeLimit, limit_for=body_limits(engine))
     app.add_middleware(RequestMetrics, metrics=engine.metrics)
     return app
