@@ -25,7 +25,8 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 import psycopg
@@ -123,6 +124,7 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._leader = threading.Lock()
+        self._paused = False
         self._expected = 1
         """Requests likely in the next batch: the last batch's and those queued behind it.
         A caller writes its own request only while this is 1: a lone caller."""
@@ -173,6 +175,24 @@ class GroupCommit:
                 self._thread.start()
             self._wake.notify()
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a batch."""
+        with self._wake:
+            return len(self._queue)
+
+    def pause(self) -> None:
+        """Write nothing until `resume`: what is asked meanwhile queues for one batch."""
+        self._leader.acquire()
+        with self._wake:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._wake:
+            self._paused = False
+            self._wake.notify()
+        self._leader.release()
+
     def close(self) -> None:
         """Finish what is queued, then stop the thread and give back its connection."""
         with self._wake:
@@ -202,7 +222,7 @@ class GroupCommit:
         are still on their way, and batches would stay small."""
         queue = self._queue
         with self._wake:
-            while not queue and not self._closed:
+            while (not queue or self._paused) and not self._closed:
                 self._wake.wait()
             if not queue:
                 return None
@@ -303,6 +323,22 @@ class Writers:
 
     async def run_async(self, account_id: str, work: Callable[[Connection], T]) -> T:
         return await self.for_account(account_id).run_async(work, order=account_id)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold every writer: what is asked meanwhile waits, and is written in one batch per
+        writer once this ends (tests; a pause for maintenance)."""
+        for shard in self._shards:
+            shard.pause()
+        try:
+            yield
+        finally:
+            for shard in self._shards:
+                shard.resume()
+
+    @property
+    def shards(self) -> list[GroupCommit]:
+        return list(self._shards)
 
     @property
     def sharded(self) -> bool:
