@@ -95,6 +95,14 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes on the one database (default 1). Each has its own writer; "
+            "due work, provider calls and webhooks are claimed in the database, never twice.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
@@ -110,15 +118,17 @@ def serve(
             sqlite_synchronous=sqlite_synchronous,
             data_dir=data_dir,
         )
+    if workers > 1 and settings.test_clock:
+        raise _fail(
+            "--workers needs the system clock: each process would keep a test clock of its own. "
+            "Run one process with --test-clock."
+        )
     clock = (
         TestClock(settings.test_clock_start or SystemClock().now())
         if settings.test_clock
         else SystemClock()
     )
     engine = _open_engine(settings, clock=clock, creates=True)
-    application = create_app(
-        engine, admin_key=settings.admin_key, due_work_interval=settings.due_work_interval
-    )
     if settings.admin_key is None and not engine.has_api_keys():
         make_one = "creditflow keys create --role admin" + (
             f" --db {shlex.quote(db)}" if db else ""
@@ -130,8 +140,27 @@ def serve(
         )
     typer.echo(
         f"creditflow serving {engine.catalog.site.name!r} on http://{host}:{port} "
-        f"({engine.db.dialect.name}{', test clock' if settings.test_clock else ''})",
+        f"({engine.db.dialect.name}{', test clock' if settings.test_clock else ''}"
+        f"{f', {workers} processes' if workers > 1 else ''})",
         err=True,
+    )
+    if workers > 1:
+        from creditflow.api.workers import WORKER_APP, environment_for_workers
+
+        engine.close()  # checked and migrated: each worker opens its own
+        os.environ.update(environment_for_workers(settings))
+        uvicorn.run(
+            WORKER_APP,
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+        )
+        return
+    application = create_app(
+        engine, admin_key=settings.admin_key, due_work_interval=settings.due_work_interval
     )
     uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
 
