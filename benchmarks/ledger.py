@@ -1,6 +1,7 @@
 """Spend throughput and latency: creditflow's Python API and HTTP service beside the bare driver.
 
 Run from the repository root:  python3 benchmarks/ledger.py [--seconds 3] [--skip-postgres]
+(HTTP spends are measured by benchmarks/serve.py.)
 
 Every figure is measured in this run, on the same database file or server as its raw baseline:
 the raw baseline issues the very statements a spend through the engine issues (lock the
@@ -48,16 +49,25 @@ def rate(run_for: float, spend: Callable[[], None]) -> float:
     return done / (time.perf_counter() - started)
 
 
-def threaded_rate(run_for: float, spends: list[Callable[[], None]]) -> float:
+def threaded_rate(
+    run_for: float, spends: list[Callable[[], None]], latencies: list[float] | None = None
+) -> float:
+    """Spends per second of `spends` each looping on a thread of its own; each spend's time
+    goes into `latencies` when given."""
     counts = [0] * len(spends)
     stop = threading.Event()
     barrier = threading.Barrier(len(spends) + 1)
 
     def loop(i: int) -> None:
         barrier.wait()
+        timed: list[float] = []
         while not stop.is_set():
+            began = time.perf_counter()
             spends[i]()
+            timed.append(time.perf_counter() - began)
             counts[i] += 1
+        if latencies is not None:
+            latencies.extend(timed)
 
     threads = [threading.Thread(target=loop, args=(i,)) for i in range(len(spends))]
     for thread in threads:
@@ -69,6 +79,10 @@ def threaded_rate(run_for: float, spends: list[Callable[[], None]]) -> float:
     for thread in threads:
         thread.join()
     return sum(counts) / (time.perf_counter() - started)
+
+
+def p99_ms(latencies: list[float]) -> float:
+    return statistics.quantiles(latencies, n=100)[98] * 1000
 
 
 def funded(engine: Engine) -> tuple[str, str]:
@@ -167,12 +181,18 @@ def bench_sqlite(seconds: float) -> dict[str, float]:
     def keyed_spend() -> None:  # each with a new Idempotency-Key, stored with the spend
         engine.consume(account, credits=1, idempotency_key=new_id("key"))
 
-    api_rates, raw_rates, keyed_rates = [], [], []
+    # Eight threads, each spending from an account of its own: what group commit buys.
+    accounts = [funded(engine)[0] for _ in range(8)]
+    threads = [lambda a=a: engine.consume(a, credits=1) for a in accounts]  # type: ignore[misc]
+    api_rates, raw_rates, keyed_rates, threaded_rates = [], [], [], []
+    latencies: list[float] = []
     for _ in range(2):  # interleave, so drift on a shared machine hits both alike
         api_rates.append(rate(seconds, api_spend))
         keyed_rates.append(rate(seconds, keyed_spend))
         raw_rates.append(rate(seconds, raw_spend))
+        threaded_rates.append(threaded_rate(seconds, threads, latencies))
     results.update(api=max(api_rates), raw=max(raw_rates), keyed=max(keyed_rates))
+    results.update(api_8=max(threaded_rates), p99_8_ms=p99_ms(latencies))
 
     # Then with a million entries on the same account.
     fill_entries(path, account, target=1_000_000)
@@ -265,13 +285,15 @@ def bench_postgres(url: str, seconds: float) -> dict[str, float]:
         api = [lambda a=a: engine.consume(a, credits=1) for a, _ in pairs]  # type: ignore[misc]
         raws = [pg_raw_spend(url, *funded(engine)) for _ in range(clients)]
         api_rates, raw_rates = [], []
+        latencies: list[float] = []
         for _ in range(2):
-            api_rates.append(threaded_rate(seconds, api))
+            api_rates.append(threaded_rate(seconds, api, latencies))
             raw_rates.append(threaded_rate(seconds, [spend for spend, _ in raws]))
         for _, close in raws:
             close()
         results[f"api_{clients}"] = max(api_rates)
         results[f"raw_{clients}"] = max(raw_rates)
+        results[f"p99_{clients}_ms"] = p99_ms(latencies)
     fill_postgres_entries(url, account, grant, target=1_000_000)
     results["latency_1e6_ms"] = spend_latency_ms(engine, account, 1000)
     results["balance_1e6_ms"] = balance_latency_ms(engine, account, 300)
@@ -305,69 +327,6 @@ def start_postgres() -> tuple[str, Callable[[], None]]:
     with psycopg.connect(server.url, autocommit=True) as connection:
         connection.execute("CREATE DATABASE bench")
     return server.url_for("bench"), server.stop
-
-
-# HTTP
-
-
-def bench_http(seconds: float, clients: int) -> float:
-    import subprocess
-
-    import httpx
-
-    from tests.pg_server import free_port
-
-    folder = tempfile.mkdtemp(prefix="creditflow-bench-http-")
-    port = free_port()
-    env = {**os.environ, "CREDITFLOW_ADMIN_KEY": "bench"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "creditflow",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{folder}/http.db",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": "Bearer bench"}
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        with httpx.Client(base_url=base, headers=headers) as client:
-            account = client.post(
-                "/v1/accounts", json={"external_id": "http", "email": "h@example.com"}
-            ).json()["id"]
-            client.post(
-                f"/v1/accounts/{account}/grants",
-                json={"credits": BIG, "kind": "purchased", "reason": "bench"},
-            )
-        sessions = [httpx.Client(base_url=base, headers=headers) for _ in range(clients)]
-
-        def spender(session: httpx.Client) -> Callable[[], None]:
-            def spend() -> None:
-                response = session.post(f"/v1/accounts/{account}/consume", json={"credits": 1})
-                assert response.status_code == 200, response.text
-
-            return spend
-
-        result = threaded_rate(seconds, [spender(s) for s in sessions])
-        for session in sessions:
-            session.close()
-        return result
-    finally:
-        server.terminate()
-        server.wait()
 
 
 # Webhooks
@@ -449,7 +408,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed run")
     parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--postgres-url", help="use this server instead of starting one")
     parser.add_argument("--events", type=int, default=2000, help="events to deliver")
     args = parser.parse_args()
@@ -464,6 +422,11 @@ def main() -> None:
         f"  spends/s   with an idempotency key {sq['keyed']:8.0f}   "
         f"keyed / unkeyed {sq['keyed'] / sq['api']:.2f}"
     )
+    print(
+        f"  spends/s   Python API, 8 threads {sq['api_8']:8.0f}   raw sqlite3 (1 thread, 1 tx per "
+        f"spend) {sq['raw']:8.0f}   ratio {sq['api_8'] / sq['raw']:.2f}   "
+        f"p99 {sq['p99_8_ms']:.1f} ms"
+    )
     print_latencies(sq)
 
     if not args.skip_postgres:
@@ -477,7 +440,7 @@ def main() -> None:
             api, raw = pg[f"api_{clients}"], pg[f"raw_{clients}"]
             print(
                 f"  {clients} client(s)  spends/s   Python API {api:8.0f}   raw psycopg {raw:8.0f}"
-                f"   ratio {api / raw:.2f}"
+                f"   ratio {api / raw:.2f}   p99 {pg[f'p99_{clients}_ms']:.1f} ms"
             )
         print_latencies(pg)
 
@@ -494,10 +457,6 @@ def main() -> None:
         f"   ratio {hooks['deliveries'] / hooks['raw_posts']:.2f}"
     )
 
-    if not args.skip_http:
-        print("HTTP (creditflow serve, SQLite FULL, keep-alive)")
-        for clients in (1, 4):
-            print(f"  {clients} client(s)  spends/s {bench_http(args.seconds, clients):8.0f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak resident memory of this process {peak / 1024:.0f} MiB")
 

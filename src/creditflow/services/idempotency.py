@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from creditflow.domain.errors import Conflict, IdempotencyKeyReused, InvalidRequest
 from creditflow.domain.ledger import Transfer
 from creditflow.services.context import ServiceContext
+from creditflow.store.group_commit import RunIsolated
 from creditflow.store.idempotency import StoredKey
 from creditflow.store.uow import UnitOfWork
 
@@ -156,6 +157,8 @@ def _grouped_work(
                 now = context.clock.now()
                 result = use_case(uow, now)
                 if key is not None and not _store(uow, key, result, now):
+                    if not uow.in_savepoint:
+                        raise RunIsolated  # what it did stays unless undone: in a savepoint
                     continue  # another process stored it first: look again
                 uow.commit()
             return result, uow.posted

@@ -60,17 +60,18 @@ class WriteRequest(Generic[T]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._future: asyncio.Future[T] | None = None
 
-    def run(self, connection: Connection) -> bool:
-        """Run the work; False if the database failed under it (the batch must be redone)."""
+    def run(self, connection: Connection) -> str:
+        """Run the work: DONE, REFUSED (its answer is an error) or BROKEN (the database's)."""
         try:
             self.result = self.work(connection)
             self.error = None
         except (SQLAlchemyError, *DRIVER_ERRORS) as error:
             self.error = error
-            return False
+            return BROKEN
         except Exception as error:  # a refusal (InsufficientCredits, …): this request's answer
             self.error = error
-        return True
+            return REFUSED
+        return DONE
 
     def settle(self) -> None:
         """Hand the answer to the caller, on its thread or its event loop."""
@@ -92,6 +93,19 @@ class WriteRequest(Generic[T]):
         if self.error is not None:
             raise self.error
         return self.result  # type: ignore[return-value]
+
+
+DONE, REFUSED, BROKEN = "done", "refused", "broken"
+COMMITTED, ISOLATE, ALONE = "committed", "isolate", "alone"
+"""What became of a batch: committed (every request has its answer), to be run again with each
+request in a savepoint, or to be run again one request per transaction."""
+SAVEPOINTS = "group_commit_savepoints"
+"""Set in the connection's `info` for the units of work of a batch (`UnitOfWork(within=...)`):
+whether each opens a savepoint of its own."""
+
+
+class RunIsolated(Exception):
+    """Raised by work that needs its own savepoint to go on (to retry after losing a race)."""
 
 
 DRIVER_ERRORS = (sqlite3.Error, psycopg.Error)
@@ -233,12 +247,19 @@ class GroupCommit:
             return [queue.popleft() for _ in range(min(len(queue), self._max_batch))]
 
     def _write(self, batch: list[WriteRequest[Any]]) -> None:
+        """Write the batch: first with no savepoints (two statements fewer per request), which
+        holds while no request fails; if one does, the batch is rolled back and run again with
+        each request in a savepoint of its own, or, if the database failed, one at a time."""
         if len(batch) > 1:
             batch.sort(key=_lock_order)
         try:
-            if not self._commit(batch):
-                for request in batch:  # the database failed under the batch: each alone
-                    self._commit([request])
+            outcome = self._commit(batch, isolated=False)
+            if outcome == ISOLATE:
+                outcome = self._commit(batch, isolated=True)
+            if outcome == ALONE:
+                for request in batch:
+                    if self._commit([request], isolated=False) == ISOLATE:
+                        self._commit([request], isolated=True)
         except Exception as error:  # pragma: no cover - a bug here must not strand callers
             for request in batch:
                 request.result, request.error = None, error
@@ -246,56 +267,65 @@ class GroupCommit:
             for request in batch:
                 request.settle()
 
-    def _commit(self, batch: list[WriteRequest[Any]]) -> bool:
-        """Run the batch in one transaction and commit it; False if it must be redone alone."""
+    def _commit(self, batch: list[WriteRequest[Any]], *, isolated: bool) -> str:
+        """Run the batch in one transaction and commit it, unless it must be run again."""
         lock = self._write_lock
         if lock is not None:
             lock.acquire()
         try:
-            return self._commit_locked(batch)
+            return self._commit_locked(batch, isolated)
         finally:
             if lock is not None:
                 lock.release()
 
-    def _commit_locked(self, batch: list[WriteRequest[Any]]) -> bool:
+    def _commit_locked(self, batch: list[WriteRequest[Any]], isolated: bool) -> str:
         # A connection per batch, like any unit of work's: the pool's count stays honest, and
         # one that broke is dropped by `release`.
         connection = self._connections.acquire()
         connection.info["sqlite_begin"] = "IMMEDIATE"
+        connection.info[SAVEPOINTS] = isolated
         try:
-            return self._run_batch(connection, batch)
+            return self._run_batch(connection, batch, isolated)
         finally:
             self._connections.release(connection)
 
-    def _run_batch(self, connection: Connection, batch: list[WriteRequest[Any]]) -> bool:
+    def _run_batch(
+        self, connection: Connection, batch: list[WriteRequest[Any]], isolated: bool
+    ) -> str:
         try:
             transaction = connection.begin()
         except Exception as error:
             connection.invalidate()
             for request in batch:
                 request.error = error
-            return True
+            return COMMITTED
         for request in batch:
-            if not request.run(connection):
-                try:
-                    transaction.rollback()
-                except Exception:
-                    connection.invalidate()
-                if len(batch) == 1:
-                    return True  # alone, the database's error is the answer
-                for each in batch:
-                    each.result, each.error = None, None
-                return False
+            outcome = request.run(connection)
+            if outcome == DONE or (outcome == REFUSED and isolated):
+                continue  # a refusal in a savepoint took back its own changes
+            try:
+                transaction.rollback()
+            except Exception:
+                connection.invalidate()
+            if isinstance(request.error, RunIsolated):
+                redo = ISOLATE
+            elif len(batch) == 1:
+                return COMMITTED  # alone, its error is its answer and the rollback undid it
+            else:
+                redo = ALONE if outcome == BROKEN else ISOLATE
+            for each in batch:
+                each.result, each.error = None, None
+            return redo
         try:
             transaction.commit()
         except Exception as error:
             connection.invalidate()
             for request in batch:
                 request.result, request.error = None, error
-            return True
+            return COMMITTED
         self.batches += 1
         self.requests += len(batch)
-        return True
+        return COMMITTED
 
 
 def _lock_order(request: WriteRequest[Any]) -> str:

@@ -65,6 +65,7 @@ class UnitOfWork:
         self._connections = connections
         self._within = within
         self._open = False
+        self.in_savepoint = False
         self._read_only = read_only
         self._before_commit = before_commit
         self.posted: list[Transfer] = []
@@ -90,7 +91,10 @@ class UnitOfWork:
         self.connection = connection
         self._lock = None
         self._make_repositories(connection)
-        self.driver.execute(SAVEPOINT, {})
+        # Without one (a group commit's first try), a failure here rolls back the whole batch.
+        self.in_savepoint = bool(connection.info.get("group_commit_savepoints", True))
+        if self.in_savepoint:
+            self.driver.execute(SAVEPOINT, {})
         self._open = True
         return self
 
@@ -216,8 +220,9 @@ class UnitOfWork:
         if self._within is not None:
             if self._open:
                 self._open = False
-                self.driver.execute(ROLLBACK_TO, {})
-                self.driver.execute(RELEASE, {})
+                if self.in_savepoint:
+                    self.driver.execute(ROLLBACK_TO, {})
+                    self.driver.execute(RELEASE, {})
             return
         try:
             if self._transaction.is_active:
@@ -234,7 +239,8 @@ class UnitOfWork:
         if self._before_commit is not None and self.balance_moves:
             self._before_commit(self)
         if self._within is not None:
-            self.driver.execute(RELEASE, {})
+            if self.in_savepoint:
+                self.driver.execute(RELEASE, {})
             self._open = False
             return
         self._transaction.commit()
