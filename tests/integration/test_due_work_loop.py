@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from creditflow.clock import SystemClock
+import pytest
+
+from creditflow.clock import SystemClock, TestClock
 from creditflow.engine import Engine
 from creditflow.scheduler import due_work_loop
+from creditflow.services import due_work
+from creditflow.services.credits import EXPIRE_GRANT
 from tests.factories import make_account
 
 
@@ -41,3 +45,62 @@ def test_the_background_loop_expires_grants_and_times_out_holds_on_the_real_cloc
         balance = engine.balance(account.id)
         assert (balance.available, balance.held) == (10, 0)
         assert engine.check() == []
+
+
+def test_due_items_are_worked_many_to_a_transaction_each_exactly_once(
+    engine: Engine, clock: TestClock
+) -> None:
+    accounts = [make_account(engine) for _ in range(3)]
+    for n in range(250):  # more than one transaction's worth
+        engine.grant(
+            accounts[n % 3].id,
+            credits=2,
+            kind="promo",
+            reason="lapses",
+            expires_at=clock.now() + timedelta(hours=1, seconds=n),
+        )
+    view = engine.advance_clock(seconds=2 * 3600)
+    assert view.processed == 250
+    expired = [
+        e for a in accounts for e in engine.ledger(a.id, limit=200).data if e.type == "expire"
+    ]
+    assert len(expired) == 250
+    assert {engine.balance(a.id).available for a in accounts} == {0}
+    assert engine.advance_clock(seconds=3600).processed == 0
+    assert engine.saved_test_clock() == clock.now()
+    assert engine.check() == []
+
+
+def test_a_failing_item_is_put_off_alone_and_the_rest_of_its_batch_is_done(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SystemClock()
+    with Engine(database_url=database_url, clock=clock) as engine:
+        account = make_account(engine)
+        grants = [
+            engine.grant(
+                account.id,
+                credits=1,
+                kind="promo",
+                reason="lapses",
+                expires_at=clock.now() + timedelta(milliseconds=200 + n),
+            )
+            for n in range(5)
+        ]
+        broken = grants[2].id
+        expire = due_work.HANDLERS[EXPIRE_GRANT]
+
+        def expire_unless_broken(context: object, uow: object, now: object, subject: str) -> None:
+            if subject == broken:
+                raise RuntimeError("this one fails")
+            expire(context, uow, now, subject)  # type: ignore[arg-type]
+
+        monkeypatch.setitem(due_work.HANDLERS, EXPIRE_GRANT, expire_unless_broken)
+        time.sleep(0.3)
+        assert engine.run_due_work() == 4
+        types = [e.type for e in engine.ledger(account.id).data]
+        assert types.count("expire") == 4
+        assert engine.balance(account.id).available == 0  # the broken one lapsed by its time
+        # Put off a few minutes, not lost: it is still due.
+        with engine.context.reading() as uow:
+            assert uow.due_work.count() == 1

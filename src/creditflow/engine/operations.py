@@ -43,7 +43,7 @@ class Operations(Part):
     ) -> ClockView:
         """Move the test clock, working every due item in time order on the way.
 
-        The advance spans many transactions (one per due item): its key is bound to the target
+        The advance spans many transactions (many due items each): its key is bound to the target
         time first, so a retry after a crash moves on to the same instant, never further.
         """
         clock = self.test_clock

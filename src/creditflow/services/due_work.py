@@ -9,10 +9,13 @@ first, so handlers see the time they were due at.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from creditflow.clock import TestClock
+from creditflow.domain.ledger import Transfer
 from creditflow.services.context import ServiceContext
 from creditflow.services.credits import EXPIRE_GRANT, NOTICE_EXPIRING, notice_expiring
 from creditflow.services.expiry import expire_grant
@@ -28,6 +31,7 @@ from creditflow.services.subscriptions import (
     retry_renewal,
     run_cycle,
 )
+from creditflow.store.group_commit import SAVEPOINTS
 from creditflow.store.records import DueItem
 from creditflow.store.uow import UnitOfWork
 
@@ -73,6 +77,12 @@ CALLOUTS: dict[str, Callout] = {
 again a little later, in case this server dies), then worked with no transaction open."""
 
 
+BATCH_ITEMS = 200
+BATCH_SECONDS = 0.05
+"""A transaction works due items until it has done this many, or for this long: one commit
+for many renewals, yet never holding the write lock long enough to keep a spend waiting."""
+
+
 def run_due_work(
     context: ServiceContext,
     *,
@@ -80,29 +90,35 @@ def run_due_work(
     test_clock: TestClock | None = None,
     limit: int | None = None,
 ) -> int:
-    """Work every item due at or before `until`, each in its own transaction; return the count.
+    """Work every item due at or before `until`, in time order; return the count.
 
+    Items are worked many to a transaction, each in a savepoint of its own: an item that fails
+    is undone alone and the ones before it commit. An item that calls out over the network
+    ends its transaction, so the call goes out only once its claim is committed.
     `test_clock`, when given, is moved to each item's due time before the item runs, and its
-    position is saved in the item's transaction.
+    position is saved in the transaction that works the item.
     """
     processed = 0
     while limit is None or processed < limit:
+        room = BATCH_ITEMS if limit is None else min(BATCH_ITEMS, limit - processed)
         try:
-            item = context.run_plain(lambda uow: _work_next(context, uow, until, test_clock))
-            if item is not None and item.task in CALLOUTS:
+            batch = _work_batch(context, until, test_clock, room)
+            processed += batch.worked
+            if batch.callout is not None:
                 try:
-                    CALLOUTS[item.task](context, item.subject_id)
+                    CALLOUTS[batch.callout.task](context, batch.callout.subject_id)
                 except Exception as error:
-                    raise DueWorkFailed(item) from error
+                    raise DueWorkFailed(batch.callout) from error
+            if batch.failure is not None:
+                raise batch.failure
         except DueWorkFailed as failure:
             if test_clock is not None:
                 raise  # under the test clock a failure is a bug to see, not to skip
             log.exception("due work %s failed; retrying later", failure.item)
             postpone_failed(context, failure.item)
             continue
-        if item is None:
+        if batch.drained:
             return processed
-        processed += 1
     return processed
 
 
@@ -112,33 +128,68 @@ class DueWorkFailed(RuntimeError):
         self.item = item
 
 
-def _work_next(
-    context: ServiceContext,
-    uow: UnitOfWork,
-    until: datetime,
-    test_clock: TestClock | None,
-) -> DueItem | None:
-    item = uow.due_work.next_due(until)
-    if item is None:
-        return None
-    if test_clock is not None:
-        test_clock.move_to(item.due_at)
-        uow.clock_state.save(test_clock.now())
+@dataclass
+class _Batch:
+    worked: int = 0
+    drained: bool = False
+    """Nothing more was due."""
+    callout: DueItem | None = None
+    """An item claimed in this transaction whose call goes out now that it is committed."""
+    failure: DueWorkFailed | None = None
+
+
+def _work_batch(
+    context: ServiceContext, until: datetime, test_clock: TestClock | None, room: int
+) -> _Batch:
+    batch = _Batch()
+    posted: list[Transfer] = []
+    started = time.monotonic()
+    last_due: datetime | None = None
+    with context.writing() as uow:
+        uow.connection.info[SAVEPOINTS] = True
+        while batch.worked < room and time.monotonic() - started < BATCH_SECONDS:
+            item = uow.due_work.next_due(until)
+            if item is None:
+                batch.drained = True
+                break
+            if test_clock is not None:
+                test_clock.move_to(item.due_at)
+            try:
+                with context.within(uow.connection) as step:
+                    _work(context, step, item)
+                    step.commit()
+            except DueWorkFailed as failure:
+                batch.failure = failure
+                break
+            posted.extend(step.posted)
+            batch.worked += 1
+            last_due = item.due_at
+            if item.task in CALLOUTS:
+                batch.callout = item
+                break
+        if test_clock is not None and last_due is not None:
+            uow.clock_state.save(last_due)  # where a restart resumes: after the last item done
+        uow.commit()
+    if posted:
+        context.on_posted(posted)
+    return batch
+
+
+def _work(context: ServiceContext, uow: UnitOfWork, item: DueItem) -> None:
     # Taken off the queue first: the handler may queue the same task for the same subject again
     # (a retry, the next cycle); a failure rolls both back.
     uow.due_work.done(item)
     if item.task in CALLOUTS:
         claim_due_call(uow, call_id=item.subject_id, now=context.clock.now())
-        return item
+        return
     handler = HANDLERS.get(item.task)
     if handler is None:
         log.error("no handler for due work %s (%s); dropping it", item.task, item.subject_id)
-    else:
-        try:
-            handler(context, uow, context.clock.now(), item.subject_id)
-        except Exception as error:
-            raise DueWorkFailed(item) from error
-    return item
+        return
+    try:
+        handler(context, uow, context.clock.now(), item.subject_id)
+    except Exception as error:
+        raise DueWorkFailed(item) from error
 
 
 def postpone_failed(context: ServiceContext, item: DueItem) -> None:

@@ -287,6 +287,7 @@ class GroupCommit:
         try:
             return self._run_batch(connection, batch, isolated)
         finally:
+            connection.info[SAVEPOINTS] = True  # the default, for whoever uses it next
             self._connections.release(connection)
 
     def _run_batch(

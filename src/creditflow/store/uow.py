@@ -21,6 +21,7 @@ from creditflow.store.documents import DocumentRepository
 from creditflow.store.due_work import DueWorkRepository
 from creditflow.store.endpoints import EndpointRepository
 from creditflow.store.events import EventRepository
+from creditflow.store.group_commit import SAVEPOINTS
 from creditflow.store.holds import HoldRepository
 from creditflow.store.idempotency import IdempotencyRepository
 from creditflow.store.jobs import JobRepository
@@ -92,7 +93,7 @@ class UnitOfWork:
         self._lock = None
         self._make_repositories(connection)
         # Without one (a group commit's first try), a failure here rolls back the whole batch.
-        self.in_savepoint = bool(connection.info.get("group_commit_savepoints", True))
+        self.in_savepoint = bool(connection.info.get(SAVEPOINTS, True))
         if self.in_savepoint:
             self.driver.execute(SAVEPOINT, {})
         self._open = True
