@@ -213,3 +213,21 @@ def test_a_closed_writer_refuses_new_work(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="closed"):
         writer.run(lambda connection: 2)
     db.dispose()
+
+
+def test_a_retry_that_would_now_be_refused_gets_its_first_answer(engine: Engine) -> None:
+    account = funded_account(engine, 100)
+    first = engine.consume(account.id, credits=100, idempotency_key="all-of-it")
+    # Alone: the spend would find nothing left, but the key holds the first answer.
+    assert engine.consume(account.id, credits=100, idempotency_key="all-of-it") == first
+    # In a batch beside a spend that is refused for real.
+    again, refused = in_one_batch(
+        engine,
+        [
+            lambda: engine.consume(account.id, credits=100, idempotency_key="all-of-it"),
+            lambda: engine.consume(account.id, credits=1),
+        ],
+    )
+    assert again == first
+    assert isinstance(refused, InsufficientCredits)
+    assert engine.balance(account.id).available == 0

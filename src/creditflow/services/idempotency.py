@@ -150,6 +150,8 @@ def _grouped_work(
     def work(connection: Connection) -> tuple[M, list[Transfer]]:
         for _ in range(RACES):
             with context.within(connection) as uow:
+                if key is not None and not uow.in_savepoint:
+                    return _first_try(uow, key)
                 stored = _look_up(uow, key)
                 if stored is not None:
                     assert key is not None
@@ -157,12 +159,27 @@ def _grouped_work(
                 now = context.clock.now()
                 result = use_case(uow, now)
                 if key is not None and not _store(uow, key, result, now):
-                    if not uow.in_savepoint:
-                        raise RunIsolated  # what it did stays unless undone: in a savepoint
                     continue  # another process stored it first: look again
                 uow.commit()
             return result, uow.posted
         raise RuntimeError("idempotency key kept changing hands")  # pragma: no cover
+
+    def _first_try(uow: UnitOfWork, key: IdempotencyKey) -> tuple[M, list[Transfer]]:
+        """A keyed request on a batch's first try: no look-up, one statement for the key.
+
+        Almost every key is new, so the use case runs first and the key is stored after it;
+        if the key was there (a retry, a reuse) or the use case refused (a retry may be owed
+        its first answer), the batch runs again in savepoints, where the key is looked up
+        first and the stored answer replayed."""
+        now = context.clock.now()
+        try:
+            result = use_case(uow, now)
+        except Exception as error:
+            raise RunIsolated from error
+        if not _store(uow, key, result, now):
+            raise RunIsolated
+        uow.commit()
+        return result, uow.posted
 
     return work
 
