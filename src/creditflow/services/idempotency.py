@@ -81,18 +81,34 @@ def run_once(
     """
     for _ in range(RACES):
         with context.writing() as uow:
-            stored = _look_up(uow, key)
-            if stored is not None:
-                assert key is not None
-                return _replay(key, stored, result_type)
-            result = use_case(uow, context.clock.now())
-            if key is not None and not _store(uow, key, result, context.clock.now()):
-                continue
-            uow.commit()
+            result = _once_in(context, uow, key, result_type, use_case)
+        if result is None:
+            continue  # another transaction stored the key first: look again
         if uow.posted:
             context.on_posted(uow.posted)
         return result
     raise RuntimeError("idempotency key kept changing hands")  # pragma: no cover
+
+
+def _once_in(
+    context: ServiceContext,
+    uow: UnitOfWork,
+    key: IdempotencyKey | None,
+    result_type: type[M],
+    use_case: Callable[[UnitOfWork, datetime], M],
+) -> M | None:
+    """The stored answer, or the use case's with its key stored and the unit committed; None if
+    another transaction stored the key first (nothing is committed then)."""
+    stored = _look_up(uow, key)
+    if stored is not None:
+        assert key is not None
+        return _replay(key, stored, result_type)
+    now = context.clock.now()
+    result = use_case(uow, now)
+    if key is not None and not _store(uow, key, result, now):
+        return None
+    uow.commit()
+    return result
 
 
 def _store(uow: UnitOfWork, key: IdempotencyKey, result: BaseModel, now: datetime) -> bool:
@@ -152,16 +168,9 @@ def _grouped_work(
             with context.within(connection) as uow:
                 if key is not None and not uow.in_savepoint:
                     return _first_try(uow, key)
-                stored = _look_up(uow, key)
-                if stored is not None:
-                    assert key is not None
-                    return _replay(key, stored, result_type), []
-                now = context.clock.now()
-                result = use_case(uow, now)
-                if key is not None and not _store(uow, key, result, now):
-                    continue  # another process stored it first: look again
-                uow.commit()
-            return result, uow.posted
+                result = _once_in(context, uow, key, result_type, use_case)
+            if result is not None:
+                return result, uow.posted
         raise RuntimeError("idempotency key kept changing hands")  # pragma: no cover
 
     def _first_try(uow: UnitOfWork, key: IdempotencyKey) -> tuple[M, list[Transfer]]:
