@@ -231,3 +231,20 @@ def test_a_retry_that_would_now_be_refused_gets_its_first_answer(engine: Engine)
     assert again == first
     assert isinstance(refused, InsufficientCredits)
     assert engine.balance(account.id).available == 0
+
+
+def test_a_caller_whose_event_loop_closed_does_not_stop_the_writer(tmp_path: Path) -> None:
+    db = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    writer = GroupCommit(connections_for(db))
+    loop = asyncio.new_event_loop()
+    writer.pause()
+    waiting = loop.create_task(writer.run_async(lambda connection: "lost"))
+    loop.run_until_complete(asyncio.sleep(0.01))  # queued, then the loop goes away
+    waiting.cancel()
+    loop.close()
+    writer.resume()
+    # Through the writer's thread, which must have outlived the lost caller.
+    later = asyncio.run(asyncio.wait_for(writer.run_async(lambda connection: "written"), 10))
+    assert later == "written"
+    writer.close()
+    db.dispose()

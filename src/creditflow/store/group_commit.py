@@ -28,7 +28,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Generic, TypeVar
 
 import psycopg
@@ -79,7 +79,9 @@ class WriteRequest(Generic[T]):
     def settle(self) -> None:
         """Hand the answer to the caller, on its thread or its event loop."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._resolve)
+            # A loop that closed while its caller waited has no one left to tell.
+            with suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._resolve)
         elif self._done is not None:
             self._done.set()
 
