@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -49,14 +50,25 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._by_kind: dict[tuple[str, str], Any] = {}
+        """Each counter's series of a kind, looked up once: `labels()` checks and locks on
+        every call, and this runs on every spend."""
+
     def count_transfers(self, transfers: Sequence[Transfer]) -> None:
         for transfer in transfers:
             if transfer.type is EntryType.GRANT:
-                self.granted.labels(transfer.kind.value).inc(transfer.amount)
+                counter = self.granted
             elif transfer.type in _SPENT:
-                self.spent.labels(transfer.kind.value).inc(transfer.amount)
+                counter = self.spent
             elif transfer.type is EntryType.EXPIRE:
-                self.expired.labels(transfer.kind.value).inc(transfer.amount)
+                counter = self.expired
+            else:
+                continue
+            key = (transfer.type.value, transfer.kind.value)
+            series = self._by_kind.get(key)
+            if series is None:
+                series = self._by_kind[key] = counter.labels(transfer.kind.value)
+            series.inc(transfer.amount)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
