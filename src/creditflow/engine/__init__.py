@@ -139,8 +139,7 @@ class Engine:
 
     def close(self) -> None:
         self._events.close()
-        if self.context.writers is not None:
-            self.context.writers.close()
+        self.context.writers.close()
         self._connections.close()
 
     def __enter__(self) -> Engine:

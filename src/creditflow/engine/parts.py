@@ -64,8 +64,7 @@ class Part:
     @property
     def _sharded(self) -> bool:
         """Whether ledger writes go to one of several writers, chosen by account."""
-        writers = self.context.writers
-        return writers is not None and writers.sharded
+        return self.context.writers.sharded
 
     def _grouped(self, write: GroupedWrite[M]) -> M:
         return run_grouped(

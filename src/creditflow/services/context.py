@@ -33,14 +33,14 @@ class ServiceContext:
     clock: Clock
     catalog: Catalog
     files: FileStore
+    writers: Writers
+    """The group-commit writers that spends, holds, captures and releases go through."""
     providers: dict[str, PaymentProvider] = field(default_factory=dict)
     """How an order is charged, by provider name (`test`, and those configured)."""
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
     """The APIs of the hosted providers configured here (checkouts, refunds, webhooks)."""
     on_posted: Callable[[Sequence[Transfer]], None] = field(default=_ignore)
     """Told of every committed transfer (metrics count credits granted and spent by kind)."""
-    writers: Writers | None = None
-    """The group-commit writers that spends, holds, captures and releases go through."""
 
     def writing(self) -> UnitOfWork:
         return UnitOfWork(self.connections, before_commit=self._before_commit)

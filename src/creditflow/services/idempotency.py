@@ -131,8 +131,6 @@ def run_grouped(
 ) -> M:
     """As `run_once`, written by the account's group-commit writer: one fsync for every request
     that arrived with this one, each still all or nothing, and the answer once it is durable."""
-    if context.writers is None:
-        return run_once(context, key, result_type, use_case)
     result, posted = context.writers.run(
         account_id, _grouped_work(context, key, result_type, use_case)
     )
@@ -149,7 +147,6 @@ async def run_grouped_async(
     use_case: Callable[[UnitOfWork, datetime], M],
 ) -> M:
     """As `run_grouped`, awaited on the event loop (which never waits for the database)."""
-    assert context.writers is not None
     work = _grouped_work(context, key, result_type, use_case)
     result, posted = await context.writers.run_async(account_id, work)
     if posted:

@@ -167,7 +167,7 @@ class GroupCommit:
             finally:
                 self._leader.release()
             with self._wake:
-                self._expected = min(len(batch) + len(self._queue), self._max_batch)
+                self._expect_after(batch)
                 if self._queue:  # what came while this thread wrote: the thread's to write
                     self._wake.notify()
             return request.answer()
@@ -229,9 +229,13 @@ class GroupCommit:
                 continue
             with self._leader:
                 self._write(batch)
-            # The callers just answered and those already waiting: all likely in the next batch.
             with self._wake:
-                self._expected = min(len(batch) + len(self._queue), self._max_batch)
+                self._expect_after(batch)
+
+    def _expect_after(self, batch: list[WriteRequest[Any]]) -> None:
+        """The callers just answered and those already waiting: all likely in the next batch.
+        Called holding `_wake`."""
+        self._expected = min(len(batch) + len(self._queue), self._max_batch)
 
     def _take(self, expected: int) -> list[WriteRequest[Any]] | None:
         """The next batch: what is queued, once as many requests as `expected` are in or
