@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ledger import start_postgres  # noqa: E402  (this folder is first on the path)
+
 from tests.pg_server import free_port  # noqa: E402
 
 BIG = 10**11
@@ -128,18 +130,6 @@ def p99_ms(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98] * 1000
 
 
-def start_postgres() -> tuple[str, object]:
-    import psycopg
-
-    from tests.pg_server import PostgresServer
-
-    server = PostgresServer(Path(tempfile.mkdtemp(prefix="creditflow-bench-pg-")), fsync=True)
-    server.start()
-    with psycopg.connect(server.url, autocommit=True) as connection:
-        connection.execute("CREATE DATABASE bench")
-    return server.url_for("bench"), server
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -152,9 +142,9 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="creditflow-bench-serve-")
     db_path = os.path.join(folder, "serve.db")
     targets = [("SQLite FULL", f"sqlite:///{db_path}")]
-    pg_server = None
+    stop_postgres = None
     if args.postgres:
-        pg_url, pg_server = start_postgres()
+        pg_url, stop_postgres = start_postgres()
         targets.append(("PostgreSQL", pg_url))
 
     servers: list[subprocess.Popen[bytes]] = []
@@ -197,8 +187,8 @@ def main() -> None:
         for server in servers:
             server.terminate()
             server.wait()
-        if pg_server is not None:
-            pg_server.stop()  # type: ignore[attr-defined]
+        if stop_postgres is not None:
+            stop_postgres()
 
     bare = statistics.median(rates["bare"])
     print(
