@@ -11,6 +11,15 @@ from sqlalchemy import Connection, exists, func, insert, select, update
 
 from creditflow.store.tables import downloads, hold_allocations, job_outputs, jobs
 
+_DOWNLOAD = (
+    downloads.c.job_id,
+    downloads.c.n,
+    downloads.c.account_id,
+    downloads.c.key_id,
+    downloads.c.at,
+)
+"""A download's columns (its `seq` only orders them)."""
+
 
 @dataclass(frozen=True, slots=True)
 class JobRecord:
@@ -160,13 +169,7 @@ class JobRepository:
         found: dict[str, list[DownloadRecord]] = {job_id: [] for job_id in job_ids}
         for chunk in range(0, len(job_ids), 500):
             rows = self._connection.execute(
-                select(
-                    downloads.c.job_id,
-                    downloads.c.n,
-                    downloads.c.account_id,
-                    downloads.c.key_id,
-                    downloads.c.at,
-                )
+                select(*_DOWNLOAD)
                 .where(downloads.c.job_id.in_(list(job_ids[chunk : chunk + 500])))
                 .order_by(downloads.c.seq)
             ).mappings()
@@ -194,14 +197,6 @@ class JobRepository:
 
     def downloads(self, job_id: str) -> list[DownloadRecord]:
         rows = self._connection.execute(
-            select(
-                downloads.c.job_id,
-                downloads.c.n,
-                downloads.c.account_id,
-                downloads.c.key_id,
-                downloads.c.at,
-            )
-            .where(downloads.c.job_id == job_id)
-            .order_by(downloads.c.seq)
+            select(*_DOWNLOAD).where(downloads.c.job_id == job_id).order_by(downloads.c.seq)
         ).mappings()
         return [DownloadRecord(**row) for row in rows]
