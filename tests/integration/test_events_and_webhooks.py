@@ -318,3 +318,31 @@ def test_two_servers_on_postgresql_deliver_every_event(
         bodies.setdefault(received.headers["webhook-id"], set()).add(received.body)
     assert all(len(b) == 1 for b in bodies.values())
     assert all(json.loads(next(iter(b)))["type"] == "account.created" for b in bodies.values())
+
+
+def test_endpoints_are_read_once_per_transaction_and_afresh_after_one_changes(
+    make_engine: MakeEngine, receiver: Receiver
+) -> None:
+    from creditflow.services.webhook_endpoints import create_endpoint
+
+    engine = make_engine()
+    with engine.context.writing() as uow:
+        assert uow.endpoints.enabled() == []
+        create_endpoint(
+            uow,
+            url=receiver.url,
+            events=["*"],
+            description="made in this transaction",
+            allow_private=True,
+            now=engine.clock.now(),
+        )
+        # The transaction's own change is seen at once, not the reading from before it.
+        assert [e.description for e in uow.endpoints.enabled()] == ["made in this transaction"]
+        uow.commit()
+    later = engine.create_webhook_endpoint(url=receiver.url, events=["*"], description="later")
+    with engine.context.writing() as uow:
+        first = uow.endpoints.enabled()
+        assert [e.description for e in first] == ["made in this transaction", "later"]
+    engine.update_webhook_endpoint(later.id, status="disabled")
+    with engine.context.writing() as uow:
+        assert [e.description for e in uow.endpoints.enabled()] == ["made in this transaction"]

@@ -69,6 +69,9 @@ class AttemptRecord:
 _ENDPOINT = [c for c in webhook_endpoints.c if c.name != "seq"]
 _DELIVERY = [c for c in webhook_deliveries.c if c.name != "seq"]
 _ATTEMPT = [c for c in webhook_attempts.c if c.name != "seq"]
+_ENABLED = "creditflow_enabled_endpoints"
+"""Where `enabled` keeps what it read, in the connection's `info`, with the transaction it read
+it in."""
 
 
 class EndpointRepository:
@@ -78,6 +81,7 @@ class EndpointRepository:
     # Endpoints
 
     def add(self, record: EndpointRecord) -> None:
+        self._written()
         self._connection.execute(insert(webhook_endpoints).values(**asdict(record)))
 
     def get(self, endpoint_id: str, *, for_update: bool = False) -> EndpointRecord | None:
@@ -90,6 +94,7 @@ class EndpointRepository:
         return EndpointRecord(**row) if row else None
 
     def save(self, record: EndpointRecord) -> None:
+        self._written()
         values = asdict(record)
         del values["id"]
         self._connection.execute(
@@ -106,7 +111,23 @@ class EndpointRepository:
         return [EndpointRecord(**row) for row in rows]
 
     def enabled(self) -> list[EndpointRecord]:
-        return [e for e in self.listed() if e.status == "enabled"]
+        """Read once per transaction: every event asks, and a batch of due work emits
+        thousands. A change in another transaction is then as if it committed after this one;
+        once this transaction changes an endpoint, every call reads afresh (a savepoint's
+        change may yet be rolled back)."""
+        transaction = self._connection.get_transaction()
+        cached = self._connection.info.get(_ENABLED)
+        if cached is not None and cached[0] is transaction and transaction is not None:
+            if cached[1] is not None:
+                records: list[EndpointRecord] = cached[1]
+                return records
+            return [e for e in self.listed() if e.status == "enabled"]
+        records = [e for e in self.listed() if e.status == "enabled"]
+        self._connection.info[_ENABLED] = (transaction, records)
+        return records
+
+    def _written(self) -> None:
+        self._connection.info[_ENABLED] = (self._connection.get_transaction(), None)
 
     # Deliveries
 

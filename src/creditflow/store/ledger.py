@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
 from creditflow.domain.kinds import Channel, GrantKind
 from creditflow.domain.ledger import Transfer
@@ -45,6 +55,8 @@ _MOVE_GRANT = Statement(
     "UPDATE grants SET remaining = remaining + :remaining, held = held + :held "
     "WHERE id = :id AND remaining + :remaining >= 0 AND held + :held >= 0"
 )
+_GRANT = select(grants).where(grants.c.id == bindparam("grant_id"))
+"""Built once: due work reads a grant per expiry and per notice."""
 _ENTRY_COLUMNS = (
     "transaction_id",
     "account_id",
@@ -130,7 +142,7 @@ class LedgerRepository:
         )
 
     def grant(self, grant_id: str) -> GrantRecord | None:
-        row = self._connection.execute(select(grants).where(grants.c.id == grant_id)).first()
+        row = self._connection.execute(_GRANT, {"grant_id": grant_id}).first()
         return _grant_record(row) if row else None
 
     def live_grants(self, account_id: str) -> list[GrantRecord]:

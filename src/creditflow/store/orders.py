@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from creditflow.store.tables import order_items, orders, payments, test_payment_behaviors
 from creditflow.store.upsert import insert_ignoring_duplicates
@@ -52,6 +52,40 @@ class PaymentRecord:
 
 
 _ORDER_COLUMNS = [c for c in orders.c if c.name != "seq"]
+# Built once: every renewal runs these.
+_ADD_ORDER = insert(orders)
+_ADD_ITEMS = insert(order_items)
+_GET = select(*_ORDER_COLUMNS).where(orders.c.id == bindparam("order_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_ITEMS = (
+    select(
+        order_items.c.product,
+        order_items.c.description,
+        order_items.c.credits,
+        order_items.c.amount,
+    )
+    .where(order_items.c.order_id == bindparam("order_id"))
+    .order_by(order_items.c.position)
+)
+_SET_STATUS = update(orders).where(orders.c.id == bindparam("b_id"))
+_PENDING_RENEWAL = (
+    select(*_ORDER_COLUMNS)
+    .where(
+        orders.c.subscription_id == bindparam("subscription_id"),
+        orders.c.kind == "renewal",
+        orders.c.status == "pending",
+    )
+    .order_by(orders.c.seq.desc())
+    .limit(1)
+)
+_PAYMENTS = (
+    select(payments)
+    .where(payments.c.order_id == bindparam("order_id"))
+    .order_by(payments.c.created_at)
+)
+_TEST_BEHAVIOR = select(test_payment_behaviors.c.behavior).where(
+    test_payment_behaviors.c.account_id == bindparam("account_id")
+)
 
 
 class OrderRepository:
@@ -59,9 +93,9 @@ class OrderRepository:
         self._connection = connection
 
     def add(self, order: OrderRecord, items: Sequence[OrderItem]) -> None:
-        self._connection.execute(insert(orders).values(**_as_dict(order)))
+        self._connection.execute(_ADD_ORDER, _as_dict(order))
         self._connection.execute(
-            insert(order_items),
+            _ADD_ITEMS,
             [
                 {
                     "order_id": order.id,
@@ -76,23 +110,12 @@ class OrderRepository:
         )
 
     def get(self, order_id: str, *, for_update: bool = False) -> OrderRecord | None:
-        query = select(*_ORDER_COLUMNS).where(orders.c.id == order_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._connection.execute(query).mappings().first()
+        query = _GET_FOR_UPDATE if for_update else _GET
+        row = self._connection.execute(query, {"order_id": order_id}).mappings().first()
         return OrderRecord(**row) if row else None
 
     def items(self, order_id: str) -> list[OrderItem]:
-        rows = self._connection.execute(
-            select(
-                order_items.c.product,
-                order_items.c.description,
-                order_items.c.credits,
-                order_items.c.amount,
-            )
-            .where(order_items.c.order_id == order_id)
-            .order_by(order_items.c.position)
-        )
+        rows = self._connection.execute(_ITEMS, {"order_id": order_id})
         return [OrderItem(*row) for row in rows]
 
     def page(
@@ -114,10 +137,10 @@ class OrderRepository:
         return result
 
     def set_status(self, order_id: str, *, status: str, paid_at: datetime | None = None) -> None:
-        values: dict[str, object] = {"status": status}
+        values: dict[str, object] = {"b_id": order_id, "status": status}
         if paid_at is not None:
             values["paid_at"] = paid_at
-        self._connection.execute(update(orders).where(orders.c.id == order_id).values(**values))
+        self._connection.execute(_SET_STATUS, values)
 
     def set_checkout(self, order_id: str, *, provider_ref: str | None, url: str | None) -> None:
         self._connection.execute(
@@ -181,16 +204,7 @@ class OrderRepository:
     def pending_renewal(self, subscription_id: str) -> OrderRecord | None:
         """The renewal order waiting for its provider's payment, if one is open."""
         row = (
-            self._connection.execute(
-                select(*_ORDER_COLUMNS)
-                .where(
-                    orders.c.subscription_id == subscription_id,
-                    orders.c.kind == "renewal",
-                    orders.c.status == "pending",
-                )
-                .order_by(orders.c.seq.desc())
-                .limit(1)
-            )
+            self._connection.execute(_PENDING_RENEWAL, {"subscription_id": subscription_id})
             .mappings()
             .first()
         )
@@ -223,18 +237,14 @@ class OrderRepository:
         )
 
     def payments(self, order_id: str) -> list[PaymentRecord]:
-        rows = self._connection.execute(
-            select(payments).where(payments.c.order_id == order_id).order_by(payments.c.created_at)
-        ).mappings()
+        rows = self._connection.execute(_PAYMENTS, {"order_id": order_id}).mappings()
         return [PaymentRecord(**row) for row in rows]
 
     # The test provider's switch
 
     def test_behavior(self, account_id: str) -> str:
         behavior = self._connection.execute(
-            select(test_payment_behaviors.c.behavior).where(
-                test_payment_behaviors.c.account_id == account_id
-            )
+            _TEST_BEHAVIOR, {"account_id": account_id}
         ).scalar_one_or_none()
         return behavior or "succeed"
 

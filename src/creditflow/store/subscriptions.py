@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from creditflow.store.tables import plan_changes, subscriptions
 
@@ -41,6 +41,9 @@ class SubscriptionRecord:
 
 
 _COLUMNS = [c for c in subscriptions.c if c.name != "seq"]
+# Built once: every renewal reads and saves its subscription several times.
+_GET = select(*_COLUMNS).where(subscriptions.c.id == bindparam("subscription_id"))
+_SAVE = update(subscriptions).where(subscriptions.c.id == bindparam("b_id"))
 
 
 class SubscriptionRepository:
@@ -52,16 +55,12 @@ class SubscriptionRepository:
 
     def save(self, record: SubscriptionRecord) -> None:
         values = _values(record)
-        del values["id"]
-        self._connection.execute(
-            update(subscriptions).where(subscriptions.c.id == record.id).values(**values)
-        )
+        values["b_id"] = values.pop("id")
+        self._connection.execute(_SAVE, values)
 
     def get(self, subscription_id: str) -> SubscriptionRecord | None:
         row = (
-            self._connection.execute(select(*_COLUMNS).where(subscriptions.c.id == subscription_id))
-            .mappings()
-            .first()
+            self._connection.execute(_GET, {"subscription_id": subscription_id}).mappings().first()
         )
         return SubscriptionRecord(**row) if row else None
 
