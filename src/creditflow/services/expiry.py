@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from creditflow.domain import ledger
@@ -33,12 +34,10 @@ def expire_grant(uow: UnitOfWork, *, now: datetime, grant_id: str) -> None:
         reason="expired",
         now=now,
     )
-    expired = uow.ledger.grant(grant.id)
-    assert expired is not None
     emit(
         uow,
         EventType.CREDITS_EXPIRED,
         account_id=grant.account_id,
-        obj=grant_view(expired),
+        obj=grant_view(replace(grant, remaining=0)),
         now=now,
     )

@@ -8,6 +8,7 @@ flagged as a duplicate charge, never granted twice (rule 22).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -222,8 +223,7 @@ def record_payment(
         return None
     if not already_paid:
         uow.orders.set_status(order.id, status="paid", paid_at=now)
-        paid = uow.orders.get(order.id)
-        assert paid is not None
+        paid = replace(order, status="paid", paid_at=now)
         FULFILMENT[order.kind](uow, catalog, paid, now)
         invoice = issue_invoice(
             uow, catalog=catalog, order=paid, now=now, payment_reference=provider_payment_id

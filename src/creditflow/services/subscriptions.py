@@ -160,13 +160,23 @@ def _renew(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: datetime)
         return
     uow.due_work.cancel(task=SUBSCRIPTION_RETRY, subject_id=record.id)
     previous_cycle_end = record.cycle_end if record.status == "active" else None
-    uow.subscriptions.save(record.evolve(status="active", retries=0))
     # A provider may charge a renewal before our clock reaches the period end: the new period
     # still starts at the end of the old one, never inside it.
     starts = max(now, record.current_period_end) if record.status == "active" else now
-    _start_cycle(uow, catalog, _require(uow, record.id), starts, rollover_from=previous_cycle_end)
-    renewed = subscription_view(_require(uow, record.id))
-    emit(uow, EventType.SUBSCRIPTION_RENEWED, account_id=record.account_id, obj=renewed, now=now)
+    renewed = _start_cycle(
+        uow,
+        catalog,
+        record.evolve(status="active", retries=0),
+        starts,
+        rollover_from=previous_cycle_end,
+    )
+    emit(
+        uow,
+        EventType.SUBSCRIPTION_RENEWED,
+        account_id=record.account_id,
+        obj=subscription_view(renewed),
+        now=now,
+    )
 
 
 @fulfils("upgrade")
@@ -291,8 +301,9 @@ def _start_cycle(
     now: datetime,
     *,
     rollover_from: datetime | None,
-) -> None:
-    """Enter the period and monthly cycle that contain `now`, and grant the cycle's credits."""
+) -> SubscriptionRecord:
+    """Enter the period and monthly cycle that contain `now`, and grant the cycle's credits;
+    the record as saved."""
     cycle = cycle_index_at(record.anchor, now)
     start, end = period_at(record.anchor, MONTHS_PER_INTERVAL[record.interval], now)
     record = record.evolve(
@@ -327,6 +338,7 @@ def _start_cycle(
         now=now,
         rank=CYCLE_RANK,
     )
+    return record
 
 
 def _grant_plan_credits(

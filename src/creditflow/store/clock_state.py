@@ -11,6 +11,9 @@ from creditflow.store.upsert import insert_ignoring_duplicates
 
 TEST_CLOCK = "test"
 
+_SAVE = update(clock_state).where(clock_state.c.name == TEST_CLOCK)
+"""Built once: the test clock saves its position with every batch of due work."""
+
 
 class ClockStateRepository:
     def __init__(self, connection: Connection) -> None:
@@ -26,6 +29,4 @@ class ClockStateRepository:
             self._connection, clock_state, {"name": TEST_CLOCK, "now": now}, index_elements=["name"]
         )
         if not inserted:
-            self._connection.execute(
-                update(clock_state).where(clock_state.c.name == TEST_CLOCK).values(now=now)
-            )
+            self._connection.execute(_SAVE, {"now": now})

@@ -6,11 +6,29 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from creditflow.domain.documents import Document, DocumentKind
 from creditflow.store.tables import credit_notes, document_counters, invoices
 from creditflow.store.upsert import insert_ignoring_duplicates
+
+# Built once: every renewal issues an invoice.
+_NEXT_NUMBER = (
+    update(document_counters)
+    .where(
+        document_counters.c.series == bindparam("b_series"),
+        document_counters.c.year == bindparam("b_year"),
+    )
+    .values(last=document_counters.c.last + 1)
+    .returning(document_counters.c.last)
+)
+_ADD_INVOICE = insert(invoices)
+_INVOICE_OF_ORDER = select(invoices).where(invoices.c.order_id == bindparam("order_id"))
+_CREDIT_NOTES_OF_ORDER = (
+    select(credit_notes)
+    .where(credit_notes.c.order_id == bindparam("order_id"))
+    .order_by(credit_notes.c.seq)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,29 +59,23 @@ class DocumentRepository:
         )
         return int(
             self._connection.execute(
-                update(document_counters)
-                .where(document_counters.c.series == series, document_counters.c.year == year)
-                .values(last=document_counters.c.last + 1)
-                .returning(document_counters.c.last)
+                _NEXT_NUMBER, {"b_series": series, "b_year": year}
             ).scalar_one()
         )
 
     def add_invoice(self, document: Document) -> None:
         self._connection.execute(
-            insert(invoices).values(
-                order_id=document.order_id,
-                issued_at=document.issued_at,
-                number=document.number,
-                document=json.dumps(document.to_json()),
-            )
+            _ADD_INVOICE,
+            {
+                "order_id": document.order_id,
+                "issued_at": document.issued_at,
+                "number": document.number,
+                "document": json.dumps(document.to_json()),
+            },
         )
 
     def invoice_of_order(self, order_id: str) -> StoredDocument | None:
-        row = (
-            self._connection.execute(select(invoices).where(invoices.c.order_id == order_id))
-            .mappings()
-            .first()
-        )
+        row = self._connection.execute(_INVOICE_OF_ORDER, {"order_id": order_id}).mappings().first()
         return _stored(row, "order_id") if row else None
 
     def invoice(self, number: str) -> StoredDocument | None:
@@ -95,11 +107,7 @@ class DocumentRepository:
         return _stored(row, "order_id") if row else None
 
     def credit_notes_of_order(self, order_id: str) -> list[StoredDocument]:
-        rows = self._connection.execute(
-            select(credit_notes)
-            .where(credit_notes.c.order_id == order_id)
-            .order_by(credit_notes.c.seq)
-        ).mappings()
+        rows = self._connection.execute(_CREDIT_NOTES_OF_ORDER, {"order_id": order_id}).mappings()
         return [_stored(row, "order_id") for row in rows]
 
     def credited(self, order_id: str) -> int:

@@ -57,6 +57,7 @@ _MOVE_GRANT = Statement(
 )
 _GRANT = select(grants).where(grants.c.id == bindparam("grant_id"))
 """Built once: due work reads a grant per expiry and per notice."""
+_ADD_GRANT = insert(grants)
 _ENTRY_COLUMNS = (
     "transaction_id",
     "account_id",
@@ -124,21 +125,22 @@ class LedgerRepository:
     ) -> None:
         """A new grant holds nothing until its `grant` transfer is posted."""
         self._connection.execute(
-            insert(grants).values(
-                id=id,
-                account_id=account_id,
-                kind=kind.value,
-                granted=credits,
-                remaining=0,
-                held=0,
-                priority=priority,
-                channel=channel.value,
-                expires_at=expires_at,
-                source_type=source_type,
-                source_id=source_id,
-                reason=reason,
-                created_at=now,
-            )
+            _ADD_GRANT,
+            {
+                "id": id,
+                "account_id": account_id,
+                "kind": kind.value,
+                "granted": credits,
+                "remaining": 0,
+                "held": 0,
+                "priority": priority,
+                "channel": channel.value,
+                "expires_at": expires_at,
+                "source_type": source_type,
+                "source_id": source_id,
+                "reason": reason,
+                "created_at": now,
+            },
         )
 
     def grant(self, grant_id: str) -> GrantRecord | None:

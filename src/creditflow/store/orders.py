@@ -91,9 +91,13 @@ _TEST_BEHAVIOR = select(test_payment_behaviors.c.behavior).where(
 class OrderRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._items: dict[str, list[OrderItem]] = {}
+        """Items of orders this unit of work wrote or read: they never change once written,
+        and a renewal reads its order's for the fulfilment, the invoice, the mail and views."""
 
     def add(self, order: OrderRecord, items: Sequence[OrderItem]) -> None:
         self._connection.execute(_ADD_ORDER, _as_dict(order))
+        self._items[order.id] = list(items)
         self._connection.execute(
             _ADD_ITEMS,
             [
@@ -115,8 +119,11 @@ class OrderRepository:
         return OrderRecord(**row) if row else None
 
     def items(self, order_id: str) -> list[OrderItem]:
-        rows = self._connection.execute(_ITEMS, {"order_id": order_id})
-        return [OrderItem(*row) for row in rows]
+        known = self._items.get(order_id)
+        if known is None:
+            rows = self._connection.execute(_ITEMS, {"order_id": order_id})
+            known = self._items[order_id] = [OrderItem(*row) for row in rows]
+        return list(known)
 
     def page(
         self, account_id: str, *, before_seq: int | None, limit: int

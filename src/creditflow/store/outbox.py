@@ -35,6 +35,8 @@ class OutboxMessage:
 
 
 _COLUMNS = [c for c in mail_outbox.c if c.name != "seq"]
+_ADD = insert(mail_outbox)
+"""Built once: every renewal queues a receipt."""
 
 
 class OutboxRepository:
@@ -42,7 +44,7 @@ class OutboxRepository:
         self._connection = connection
 
     def add(self, message: OutboxMessage) -> None:
-        self._connection.execute(insert(mail_outbox).values(**asdict(message)))
+        self._connection.execute(_ADD, asdict(message))
 
     def get(self, message_id: str) -> OutboxMessage | None:
         row = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from creditflow.store.tables import disputes, payment_refunds
 
@@ -45,6 +45,14 @@ class DisputeRecord:
     fee: int = 0
 
 
+_OF_ORDER = (
+    select(payment_refunds)
+    .where(payment_refunds.c.order_id == bindparam("order_id"))
+    .order_by(payment_refunds.c.created_at, payment_refunds.c.id)
+)
+"""Built once: every payment's view lists its order's refunds."""
+
+
 class RefundRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -76,11 +84,7 @@ class RefundRepository:
         return RefundRecord(**row) if row else None
 
     def of_order(self, order_id: str) -> list[RefundRecord]:
-        rows = self._connection.execute(
-            select(payment_refunds)
-            .where(payment_refunds.c.order_id == order_id)
-            .order_by(payment_refunds.c.created_at, payment_refunds.c.id)
-        ).mappings()
+        rows = self._connection.execute(_OF_ORDER, {"order_id": order_id}).mappings()
         return [RefundRecord(**row) for row in rows]
 
     def update(
