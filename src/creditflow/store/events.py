@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.tables import events
 
 
@@ -22,23 +23,27 @@ class EventRecord:
 
 
 _COLUMNS = [c for c in events.c if c.name != "seq"]
-_ADD = insert(events)
-"""Built once: a batch of due work writes thousands of events, and building the statement per
-call cost more than running it."""
+_ADD = Statement(
+    "INSERT INTO events (id, type, account_id, created_at, data)"
+    " VALUES (:id, :type, :account_id, :created_at, :data)"
+)
+"""Straight through the driver (store.raw_sql): a batch of due work writes thousands of events,
+and built by SQLAlchemy per call the statement cost more than running it."""
 
 
 class EventRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
+        self._driver = driver
 
     def add(self, record: EventRecord) -> None:
-        self._connection.execute(
+        self._driver.execute(
             _ADD,
             {
                 "id": record.id,
                 "type": record.type,
                 "account_id": record.account_id,
-                "created_at": record.created_at,
+                "created_at": self._driver.bind_time(record.created_at),
                 "data": record.data,
             },
         )

@@ -126,7 +126,7 @@ class UnitOfWork:
 
     @cached_property
     def events(self) -> EventRepository:
-        return EventRepository(self.connection)
+        return EventRepository(self.connection, self.driver)
 
     @cached_property
     def endpoints(self) -> EndpointRepository:
@@ -150,7 +150,7 @@ class UnitOfWork:
 
     @cached_property
     def due_work(self) -> DueWorkRepository:
-        return DueWorkRepository(self.connection)
+        return DueWorkRepository(self.connection, self.driver)
 
     @cached_property
     def idempotency(self) -> IdempotencyRepository:
