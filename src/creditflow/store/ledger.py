@@ -16,7 +16,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    bindparam,
     func,
     insert,
     select,
@@ -55,8 +54,8 @@ _MOVE_GRANT = Statement(
     "UPDATE grants SET remaining = remaining + :remaining, held = held + :held "
     "WHERE id = :id AND remaining + :remaining >= 0 AND held + :held >= 0"
 )
-_GRANT = select(grants).where(grants.c.id == bindparam("grant_id"))
-"""Built once: due work reads a grant per expiry and per notice."""
+_GRANT = Statement(f"SELECT {_GRANT_COLUMNS} FROM grants WHERE id = :id")
+"""Through the driver: due work reads a grant per expiry and per notice."""
 _ADD_GRANT = insert(grants)
 _ENTRY_COLUMNS = (
     "transaction_id",
@@ -144,31 +143,33 @@ class LedgerRepository:
         )
 
     def grant(self, grant_id: str) -> GrantRecord | None:
-        row = self._connection.execute(_GRANT, {"grant_id": grant_id}).first()
-        return _grant_record(row) if row else None
+        row = self._driver.one(_GRANT, {"id": grant_id})
+        return self._raw_grant(row) if row else None
 
     def live_grants(self, account_id: str) -> list[GrantRecord]:
         """Grants with credits left or held; served by the partial index `ix_grants_live`."""
+        rows = self._driver.all(_LIVE_GRANTS, {"account_id": account_id})
+        return [self._raw_grant(row) for row in rows]
+
+    def _raw_grant(self, row: tuple[Any, ...]) -> GrantRecord:
+        """A row of `_GRANT_COLUMNS` from the driver."""
         read_time = self._driver.read_time
-        return [
-            GrantRecord(
-                row[0],
-                row[1],
-                row[2],
-                GrantKind(row[3]),
-                row[4],
-                row[5],
-                row[6],
-                row[7],
-                Channel(row[8]),
-                read_time(row[9]),
-                row[10],
-                row[11],
-                row[12],
-                read_time(row[13]),  # type: ignore[arg-type]
-            )
-            for row in self._driver.all(_LIVE_GRANTS, {"account_id": account_id})
-        ]
+        return GrantRecord(
+            row[0],
+            row[1],
+            row[2],
+            GrantKind(row[3]),
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            Channel(row[8]),
+            read_time(row[9]),
+            row[10],
+            row[11],
+            row[12],
+            read_time(row[13]),  # type: ignore[arg-type]
+        )
 
     def extend_expiry(
         self,

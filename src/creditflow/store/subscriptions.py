@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
+from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.tables import plan_changes, subscriptions
 
 LIVE = ("active", "past_due")
@@ -41,28 +43,54 @@ class SubscriptionRecord:
 
 
 _COLUMNS = [c for c in subscriptions.c if c.name != "seq"]
-# Built once: every renewal reads and saves its subscription several times.
-_GET = select(*_COLUMNS).where(subscriptions.c.id == bindparam("subscription_id"))
-_SAVE = update(subscriptions).where(subscriptions.c.id == bindparam("b_id"))
+# Every renewal reads and saves its subscription: through the driver (store.raw_sql).
+_FIELDS = SubscriptionRecord.__slots__
+_TIMES = frozenset(
+    (
+        "anchor",
+        "current_period_start",
+        "current_period_end",
+        "cycle_start",
+        "cycle_end",
+        "created_at",
+        "ended_at",
+    )
+)
+_QUOTED = ", ".join(f'"{name}"' for name in _FIELDS)  # "plan" and "interval" are keywords
+_GET = Statement(f"SELECT {_QUOTED} FROM subscriptions WHERE id = :id")
+_SAVE = Statement(
+    "UPDATE subscriptions SET "
+    + ", ".join(f'"{name}" = :{name}' for name in _FIELDS if name != "id")
+    + " WHERE id = :id"
+)
 
 
 class SubscriptionRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
+        self._driver = driver
 
     def add(self, record: SubscriptionRecord) -> None:
         self._connection.execute(insert(subscriptions).values(**_values(record)))
 
     def save(self, record: SubscriptionRecord) -> None:
-        values = _values(record)
-        values["b_id"] = values.pop("id")
-        self._connection.execute(_SAVE, values)
+        bind_time = self._driver.bind_time
+        values = {
+            name: bind_time(value) if name in _TIMES else value  # type: ignore[arg-type]
+            for name, value in _values(record).items()
+        }
+        self._driver.execute(_SAVE, values)
 
     def get(self, subscription_id: str) -> SubscriptionRecord | None:
-        row = (
-            self._connection.execute(_GET, {"subscription_id": subscription_id}).mappings().first()
-        )
-        return SubscriptionRecord(**row) if row else None
+        row = self._driver.one(_GET, {"id": subscription_id})
+        if row is None:
+            return None
+        read_time = self._driver.read_time
+        values: dict[str, Any] = dict(zip(_FIELDS, row, strict=True))
+        for name in _TIMES:
+            values[name] = read_time(values[name])
+        values["cancel_at_period_end"] = bool(values["cancel_at_period_end"])
+        return SubscriptionRecord(**values)
 
     def of_account(self, account_id: str) -> list[SubscriptionRecord]:
         """Newest first."""

@@ -190,7 +190,7 @@ class UnitOfWork:
 
     @cached_property
     def subscriptions(self) -> SubscriptionRepository:
-        return SubscriptionRepository(self.connection)
+        return SubscriptionRepository(self.connection, self.driver)
 
     @cached_property
     def plan_changes(self) -> PlanChangeRepository:
