@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -94,10 +94,15 @@ class OrderRepository:
         self._items: dict[str, list[OrderItem]] = {}
         """Items of orders this unit of work wrote or read: they never change once written,
         and a renewal reads its order's for the fulfilment, the invoice, the mail and views."""
+        self._held: dict[str, OrderRecord] = {}
+        """Orders no other transaction can change until this one ends: made in it, or read
+        for update. Read again, they come from here, kept current by this repository's own
+        changes."""
 
     def add(self, order: OrderRecord, items: Sequence[OrderItem]) -> None:
         self._connection.execute(_ADD_ORDER, _as_dict(order))
         self._items[order.id] = list(items)
+        self._held[order.id] = order
         self._connection.execute(
             _ADD_ITEMS,
             [
@@ -114,9 +119,17 @@ class OrderRepository:
         )
 
     def get(self, order_id: str, *, for_update: bool = False) -> OrderRecord | None:
+        held = self._held.get(order_id)
+        if held is not None:
+            return held
         query = _GET_FOR_UPDATE if for_update else _GET
         row = self._connection.execute(query, {"order_id": order_id}).mappings().first()
-        return OrderRecord(**row) if row else None
+        if row is None:
+            return None
+        order = OrderRecord(**row)
+        if for_update:
+            self._held[order_id] = order
+        return order
 
     def items(self, order_id: str) -> list[OrderItem]:
         known = self._items.get(order_id)
@@ -148,6 +161,7 @@ class OrderRepository:
         if paid_at is not None:
             values["paid_at"] = paid_at
         self._connection.execute(_SET_STATUS, values)
+        self._changed(order_id, status=status, **({} if paid_at is None else {"paid_at": paid_at}))
 
     def set_checkout(self, order_id: str, *, provider_ref: str | None, url: str | None) -> None:
         self._connection.execute(
@@ -155,6 +169,12 @@ class OrderRepository:
             .where(orders.c.id == order_id)
             .values(provider_ref=provider_ref, checkout_url=url)
         )
+        self._changed(order_id, provider_ref=provider_ref, checkout_url=url)
+
+    def _changed(self, order_id: str, **changes: object) -> None:
+        held = self._held.get(order_id)
+        if held is not None:
+            self._held[order_id] = replace(held, **changes)  # type: ignore[arg-type]
 
     def by_payment(self, provider: str, provider_payment_id: str) -> OrderRecord | None:
         """The order a provider's payment paid (or was declined for)."""
