@@ -57,6 +57,9 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    # The templates ship inside the package and never change under a running server: no
+    # checking their files on every message (each renewal renders one).
+    auto_reload=False,
 )
 _environment.globals["fail"] = _fail
 
