@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from creditflow.domain import ledger
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.drawdown import Allocation, draw_down, draw_down_order, is_spendable
-from creditflow.domain.errors import AccountSuspended, InvalidRequest
+from creditflow.domain.errors import AccountSuspended, InvalidRequest, NotFound
 from creditflow.domain.events import EventType
 from creditflow.domain.kinds import MAX_CREDITS, Channel, GrantKind
 from creditflow.ids import new_id
@@ -172,12 +172,13 @@ def allocate(
     uow: UnitOfWork, *, now: datetime, account_id: str, credits: int, channel: Channel | None
 ) -> tuple[AccountRecord, list[Allocation]]:
     """Lock the account, expire what is due, and choose the grants that pay (rule 2)."""
-    account = require_account(uow, account_id, for_update=True)
+    account, grants = uow.ledger.account_and_live_grants(account_id)
+    if account is None:
+        raise NotFound(f"No account with id {account_id!r}.", account_id=account_id)
     if account.status != "active":
         raise AccountSuspended(
             f"Account {account_id} is suspended; it cannot spend credits.", account_id=account_id
         )
-    grants = uow.ledger.live_grants(account.id)
     expire_due_grants(uow, account_id=account.id, grants=grants, now=now)
     allocations = draw_down(
         [g.balance() for g in grants if not g.expired_at(now)], credits, now=now, channel=channel

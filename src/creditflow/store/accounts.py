@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -56,8 +57,14 @@ class AccountRepository:
 
     def get(self, account_id: str, *, for_update: bool = False) -> AccountRecord | None:
         """`for_update` locks the row on PostgreSQL; SQLite's BEGIN IMMEDIATE already has."""
+        return self.record(self._driver.one(*self.get_step(account_id, for_update=for_update)))
+
+    def get_step(self, account_id: str, *, for_update: bool = False) -> tuple[Statement, Any]:
+        """`get` as a step of `Driver.together`; `record` reads its row."""
         statement = _GET_FOR_UPDATE if for_update and self._driver.postgresql else _GET
-        row = self._driver.one(statement, {"id": account_id})
+        return statement, {"id": account_id}
+
+    def record(self, row: tuple[Any, ...] | None) -> AccountRecord | None:
         if row is None:
             return None
         created_at = self._driver.read_time(row[7])
@@ -110,11 +117,14 @@ class AccountRepository:
         ).scalar_one_or_none()
         return None if value is None else str(value)
 
-    def move_balance(
-        self, account_id: str, *, available: int, held: int
-    ) -> tuple[int, int, int | None]:
-        """Add to the cached sums; the CHECK constraints refuse a negative result. Also gives
-        the account's own low-balance threshold, for the alert that a fall may set off."""
-        row = self._driver.one(_MOVE, {"id": account_id, "available": available, "held": held})
+    def move_step(self, account_id: str, *, available: int, held: int) -> tuple[Statement, Any]:
+        """Add to the cached sums, as a step of `Driver.together`; the CHECK constraints refuse
+        a negative result."""
+        return _MOVE, {"id": account_id, "available": available, "held": held}
+
+    def moved(self, account_id: str, cursor: Any) -> tuple[int, int, int | None]:
+        """A move's answer: the new sums, and the account's own low-balance threshold, for the
+        alert that a fall may set off."""
+        row = cursor.fetchone()
         assert row is not None, f"account {account_id} vanished"
         return int(row[0]), int(row[1]), None if row[2] is None else int(row[2])

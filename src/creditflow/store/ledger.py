@@ -7,7 +7,7 @@ Entries are never updated or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,8 +26,8 @@ from sqlalchemy import (
 from creditflow.domain.kinds import Channel, GrantKind
 from creditflow.domain.ledger import Transfer
 from creditflow.store.accounts import AccountRepository
-from creditflow.store.raw_sql import Driver, Statement
-from creditflow.store.records import EntryRecord, GrantRecord
+from creditflow.store.raw_sql import Driver, Statement, Step
+from creditflow.store.records import AccountRecord, EntryRecord, GrantRecord
 from creditflow.store.tables import entries, grants
 
 
@@ -75,10 +75,18 @@ _ENTRY_COLUMNS = (
     "reference",
     "at",
 )
+_ENTRY_VALUES = {
+    "available_after": "available - :available_later",
+    "held_after": "held - :held_later",
+}
 _INSERT_ENTRY = Statement(
     f"INSERT INTO entries ({', '.join(_ENTRY_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _ENTRY_COLUMNS)})"
+    f"SELECT {', '.join(_ENTRY_VALUES.get(c, ':' + c) for c in _ENTRY_COLUMNS)} "
+    "FROM accounts WHERE id = :moved_account"
 )
+"""An entry's balances are read from its account's row, moved just before in the same round
+trip, less what the transfers after it in the same post move. (The row is named by a parameter
+of its own: PostgreSQL types the one in the select list apart from the one in the WHERE.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +158,20 @@ class LedgerRepository:
         """Grants with credits left or held; served by the partial index `ix_grants_live`."""
         rows = self._driver.all(_LIVE_GRANTS, {"account_id": account_id})
         return [self._raw_grant(row) for row in rows]
+
+    def account_and_live_grants(
+        self, account_id: str
+    ) -> tuple[AccountRecord | None, list[GrantRecord]]:
+        """The account, locked for update, and its live grants: a spend's reads, in one round
+        trip on PostgreSQL (the grants are read once the lock is held)."""
+        account, live = self._driver.together(
+            [
+                self._accounts.get_step(account_id, for_update=True),
+                (_LIVE_GRANTS, {"account_id": account_id}),
+            ]
+        )
+        record = self._accounts.record(account.fetchone())
+        return record, [self._raw_grant(row) for row in live.fetchall()] if record else []
 
     def _raw_grant(self, row: tuple[Any, ...]) -> GrantRecord:
         """A row of `_GRANT_COLUMNS` from the driver."""
@@ -253,33 +275,26 @@ class LedgerRepository:
         reason: str | None = None,
         reference: str | None = None,
     ) -> list[PostedEntry]:
-        """Apply `transfers` to the cached balances and append them to the ledger, in order."""
+        """Apply `transfers` to the cached balances and append them to the ledger, in order.
+
+        The grants' moves, the account's and the entries are sent together (one round trip on
+        PostgreSQL): each entry reads the balance it carries from the account row just moved,
+        less what the transfers after it move.
+        """
         per_grant: dict[str, list[int]] = {}
         for transfer in transfers:
             deltas = per_grant.setdefault(transfer.grant_id, [0, 0])
             deltas[0] += transfer.remaining_delta
             deltas[1] += transfer.held_delta
-        for grant_id, (remaining, held) in per_grant.items():
-            self._move_grant(grant_id, remaining=remaining, held=held)
-
+        moved = [(grant_id, deltas) for grant_id, deltas in per_grant.items() if deltas != [0, 0]]
         total_available = sum(t.remaining_delta for t in transfers)
         total_held = sum(t.held_delta for t in transfers)
-        available, held, low_balance = self._accounts.move_balance(
-            account_id, available=total_available, held=total_held
-        )
-        move = self._moves.get(account_id)
-        before = move.before if move else available - total_available
-        self._moves[account_id] = BalanceMove(before, available, low_balance)
-        # Walk back from the final sums so each entry carries the balance right after it.
-        available -= total_available
-        held -= total_held
         at = self._driver.bind_time(now)
-        posted: list[PostedEntry] = []
-        rows = []
+        rows: list[Mapping[str, Any]] = []
+        later_available, later_held = total_available, total_held
         for transfer in transfers:
-            available += transfer.remaining_delta
-            held += transfer.held_delta
-            posted.append(PostedEntry(transfer, available, held))
+            later_available -= transfer.remaining_delta
+            later_held -= transfer.held_delta
             rows.append(
                 {
                     "transaction_id": transaction_id,
@@ -292,29 +307,43 @@ class LedgerRepository:
                     "amount": transfer.amount,
                     "available_delta": transfer.remaining_delta,
                     "held_delta": transfer.held_delta,
-                    "available_after": available,
-                    "held_after": held,
+                    "available_later": later_available,
+                    "held_later": later_held,
                     "hold_id": hold_id,
                     "reason": reason,
                     "reference": reference,
                     "at": at,
+                    "moved_account": account_id,
                 }
             )
-        if len(rows) == 1:
-            self._driver.execute(_INSERT_ENTRY, rows[0])
-        elif rows:
-            self._driver.many(_INSERT_ENTRY, rows)
+        steps: list[Step] = [
+            (_MOVE_GRANT, {"id": grant_id, "remaining": remaining, "held": held})
+            for grant_id, (remaining, held) in moved
+        ]
+        steps.append(
+            self._accounts.move_step(account_id, available=total_available, held=total_held)
+        )
+        if rows:
+            steps.append((_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows))
+        cursors = self._driver.together(steps)
+        for (grant_id, (remaining, held)), cursor in zip(moved, cursors, strict=False):
+            if cursor.rowcount != 1:
+                raise LedgerConflict(f"grant {grant_id} cannot move {remaining} / {held} credits")
+        available, held, low_balance = self._accounts.moved(account_id, cursors[len(moved)])
+
+        move = self._moves.get(account_id)
+        before = move.before if move else available - total_available
+        self._moves[account_id] = BalanceMove(before, available, low_balance)
+        # Walk back from the final sums so each entry carries the balance right after it.
+        available -= total_available
+        held -= total_held
+        posted: list[PostedEntry] = []
+        for transfer in transfers:
+            available += transfer.remaining_delta
+            held += transfer.held_delta
+            posted.append(PostedEntry(transfer, available, held))
         self._journal.extend(transfers)
         return posted
-
-    def _move_grant(self, grant_id: str, *, remaining: int, held: int) -> None:
-        if remaining == 0 and held == 0:
-            return
-        moved = self._driver.execute(
-            _MOVE_GRANT, {"id": grant_id, "remaining": remaining, "held": held}
-        )
-        if moved != 1:
-            raise LedgerConflict(f"grant {grant_id} cannot move {remaining} / {held} credits")
 
     def entries_of_grants(self, account_id: str, grant_ids: Sequence[str]) -> list[EntryRecord]:
         """Every movement of these grants' (the account's) credits, oldest first (a dispute's
