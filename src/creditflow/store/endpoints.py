@@ -116,14 +116,14 @@ class EndpointRepository:
         once this transaction changes an endpoint, every call reads afresh (a savepoint's
         change may yet be rolled back)."""
         transaction = self._connection.get_transaction()
-        cached = self._connection.info.get(_ENABLED)
-        if cached is not None and cached[0] is transaction and transaction is not None:
-            if cached[1] is not None:
-                records: list[EndpointRecord] = cached[1]
-                return records
-            return [e for e in self.listed() if e.status == "enabled"]
+        seen_in, kept = self._connection.info.get(_ENABLED, (None, None))
+        this_transaction = transaction is not None and seen_in is transaction
+        if this_transaction and kept is not None:
+            records: list[EndpointRecord] = kept
+            return records
         records = [e for e in self.listed() if e.status == "enabled"]
-        self._connection.info[_ENABLED] = (transaction, records)
+        if not this_transaction:  # the first reading in this transaction: kept for the rest
+            self._connection.info[_ENABLED] = (transaction, records)
         return records
 
     def _written(self) -> None:
