@@ -39,7 +39,11 @@ def create_account(
 
 
 def require_account(uow: UnitOfWork, account_id: str, *, for_update: bool = False) -> AccountRecord:
-    record = uow.accounts.get(account_id, for_update=for_update)
+    return found(uow.accounts.get(account_id, for_update=for_update), account_id)
+
+
+def found(record: AccountRecord | None, account_id: str) -> AccountRecord:
+    """The account read for `account_id`, or the NotFound every use case gives for it."""
     if record is None:
         raise NotFound(f"No account with id {account_id!r}.", account_id=account_id)
     return record

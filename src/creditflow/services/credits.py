@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from creditflow.domain import ledger
 from creditflow.domain.catalog import Catalog
 from creditflow.domain.drawdown import Allocation, draw_down, draw_down_order, is_spendable
-from creditflow.domain.errors import AccountSuspended, InvalidRequest, NotFound
+from creditflow.domain.errors import AccountSuspended, InvalidRequest
 from creditflow.domain.events import EventType
 from creditflow.domain.kinds import MAX_CREDITS, Channel, GrantKind
 from creditflow.ids import new_id
-from creditflow.services.accounts import require_account
+from creditflow.services.accounts import found, require_account
 from creditflow.services.events import emit
 from creditflow.services.views import (
     AllocationView,
@@ -172,9 +172,8 @@ def allocate(
     uow: UnitOfWork, *, now: datetime, account_id: str, credits: int, channel: Channel | None
 ) -> tuple[AccountRecord, list[Allocation]]:
     """Lock the account, expire what is due, and choose the grants that pay (rule 2)."""
-    account, grants = uow.ledger.account_and_live_grants(account_id)
-    if account is None:
-        raise NotFound(f"No account with id {account_id!r}.", account_id=account_id)
+    record, grants = uow.ledger.account_and_live_grants(account_id)
+    account = found(record, account_id)
     if account.status != "active":
         raise AccountSuspended(
             f"Account {account_id} is suspended; it cannot spend credits.", account_id=account_id

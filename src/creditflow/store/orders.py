@@ -157,11 +157,11 @@ class OrderRepository:
         return result
 
     def set_status(self, order_id: str, *, status: str, paid_at: datetime | None = None) -> None:
-        values: dict[str, object] = {"b_id": order_id, "status": status}
+        changes: dict[str, object] = {"status": status}
         if paid_at is not None:
-            values["paid_at"] = paid_at
-        self._connection.execute(_SET_STATUS, values)
-        self._changed(order_id, status=status, **({} if paid_at is None else {"paid_at": paid_at}))
+            changes["paid_at"] = paid_at
+        self._connection.execute(_SET_STATUS, {"b_id": order_id, **changes})
+        self._changed(order_id, **changes)
 
     def set_checkout(self, order_id: str, *, provider_ref: str | None, url: str | None) -> None:
         self._connection.execute(
