@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from creditflow.domain.documents import Document, DocumentKind
+from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.tables import credit_notes, document_counters, invoices
-from creditflow.store.upsert import insert_ignoring_duplicates
 
-# Built once: every renewal issues an invoice.
-_NEXT_NUMBER = (
-    update(document_counters)
-    .where(
-        document_counters.c.series == bindparam("b_series"),
-        document_counters.c.year == bindparam("b_year"),
-    )
-    .values(last=document_counters.c.last + 1)
-    .returning(document_counters.c.last)
-)
-_ADD_INVOICE = insert(invoices)
-_INVOICE_OF_ORDER = select(invoices).where(invoices.c.order_id == bindparam("order_id"))
-_CREDIT_NOTES_OF_ORDER = (
-    select(credit_notes)
-    .where(credit_notes.c.order_id == bindparam("order_id"))
-    .order_by(credit_notes.c.seq)
+# Through the driver (store.raw_sql): every renewal issues an invoice.
+_NEXT_NUMBER = Statement(
+    "UPDATE document_counters SET last = last + 1"
+    " WHERE series = :series AND year = :year RETURNING last"
 )
 
 
@@ -42,8 +30,12 @@ class StoredDocument:
 
 
 class DocumentRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
+        self._driver = driver
+        self._issued: dict[str, StoredDocument] = {}
+        """Invoices issued in this unit of work, by order: a renewal's invoice event reads
+        the invoice it has just written, which no other transaction can change."""
 
     def next_number(self, series: DocumentKind, year: int) -> int:
         """The next number of a series, in the caller's transaction: gapless on both databases.
@@ -51,21 +43,15 @@ class DocumentRepository:
         The counter row is locked by the update until the transaction ends, so concurrent
         payments queue here; a rolled-back payment rolls its number back with it.
         """
-        insert_ignoring_duplicates(
-            self._connection,
-            document_counters,
-            {"series": series, "year": year, "last": 0},
-            index_elements=["series", "year"],
-        )
-        return int(
-            self._connection.execute(
-                _NEXT_NUMBER, {"b_series": series, "b_year": year}
-            ).scalar_one()
-        )
+        counter = {"series": str(series), "year": year}
+        self._driver.insert(document_counters, {**counter, "last": 0}, unless=("series", "year"))
+        row = self._driver.one(_NEXT_NUMBER, counter)
+        assert row is not None
+        return int(row[0])
 
     def add_invoice(self, document: Document) -> None:
-        self._connection.execute(
-            _ADD_INVOICE,
+        self._driver.insert(
+            invoices,
             {
                 "order_id": document.order_id,
                 "issued_at": document.issued_at,
@@ -73,10 +59,20 @@ class DocumentRepository:
                 "document": json.dumps(document.to_json()),
             },
         )
+        self._issued[document.order_id] = StoredDocument(
+            number=document.number,
+            order_id=document.order_id,
+            issued_at=document.issued_at,
+            document=document,
+            pdf_sha256=None,
+        )
 
     def invoice_of_order(self, order_id: str) -> StoredDocument | None:
-        row = self._connection.execute(_INVOICE_OF_ORDER, {"order_id": order_id}).mappings().first()
-        return _stored(row, "order_id") if row else None
+        issued = self._issued.get(order_id)
+        if issued is not None:
+            return issued
+        rows = self._driver.select(invoices, where={"order_id": order_id})
+        return _stored(rows[0], "order_id") if rows else None
 
     def invoice(self, number: str) -> StoredDocument | None:
         row = (
@@ -107,7 +103,7 @@ class DocumentRepository:
         return _stored(row, "order_id") if row else None
 
     def credit_notes_of_order(self, order_id: str) -> list[StoredDocument]:
-        rows = self._connection.execute(_CREDIT_NOTES_OF_ORDER, {"order_id": order_id}).mappings()
+        rows = self._driver.select(credit_notes, where={"order_id": order_id}, order_by=("seq",))
         return [_stored(row, "order_id") for row in rows]
 
     def credited(self, order_id: str) -> int:
@@ -126,6 +122,9 @@ class DocumentRepository:
             .where(table.c.number == number, table.c.pdf_sha256.is_(None))
             .values(pdf_sha256=sha256)
         )
+        for order_id, issued in self._issued.items():
+            if kind == "invoice" and issued.number == number and issued.pdf_sha256 is None:
+                self._issued[order_id] = replace(issued, pdf_sha256=sha256)
 
     def between(self, start: datetime, end: datetime) -> list[Document]:
         """Invoices and credit notes issued in [start, end), in issue order, for accountants."""

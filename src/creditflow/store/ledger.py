@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Select, func, select, tuple_, update
 
 from creditflow.domain.kinds import Channel, GrantKind
 from creditflow.domain.ledger import Transfer
@@ -47,7 +47,6 @@ _MOVE_GRANT = Statement(
 )
 _GRANT = Statement(f"SELECT {_GRANT_COLUMNS} FROM grants WHERE id = :id")
 """Through the driver: due work reads a grant per expiry and per notice."""
-_ADD_GRANT = insert(grants)
 _ENTRY_COLUMNS = (
     "transaction_id",
     "account_id",
@@ -122,8 +121,8 @@ class LedgerRepository:
         now: datetime,
     ) -> None:
         """A new grant holds nothing until its `grant` transfer is posted."""
-        self._connection.execute(
-            _ADD_GRANT,
+        self._driver.insert(
+            grants,
             {
                 "id": id,
                 "account_id": account_id,

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
+from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.tables import order_items, orders, payments, test_payment_behaviors
 from creditflow.store.upsert import insert_ignoring_duplicates
 
@@ -53,8 +54,6 @@ class PaymentRecord:
 
 _ORDER_COLUMNS = [c for c in orders.c if c.name != "seq"]
 # Built once: every renewal runs these.
-_ADD_ORDER = insert(orders)
-_ADD_ITEMS = insert(order_items)
 _GET = select(*_ORDER_COLUMNS).where(orders.c.id == bindparam("order_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
 _ITEMS = (
@@ -67,30 +66,15 @@ _ITEMS = (
     .where(order_items.c.order_id == bindparam("order_id"))
     .order_by(order_items.c.position)
 )
-_SET_STATUS = update(orders).where(orders.c.id == bindparam("b_id"))
-_PENDING_RENEWAL = (
-    select(*_ORDER_COLUMNS)
-    .where(
-        orders.c.subscription_id == bindparam("subscription_id"),
-        orders.c.kind == "renewal",
-        orders.c.status == "pending",
-    )
-    .order_by(orders.c.seq.desc())
-    .limit(1)
-)
-_PAYMENTS = (
-    select(payments)
-    .where(payments.c.order_id == bindparam("order_id"))
-    .order_by(payments.c.created_at)
-)
-_TEST_BEHAVIOR = select(test_payment_behaviors.c.behavior).where(
-    test_payment_behaviors.c.account_id == bindparam("account_id")
-)
+_SET_STATUS = Statement("UPDATE orders SET status = :status WHERE id = :id")
+_SET_PAID = Statement("UPDATE orders SET status = :status, paid_at = :paid_at WHERE id = :id")
+_ORDER_NAMES = tuple(c.name for c in _ORDER_COLUMNS)
 
 
 class OrderRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
+        self._driver = driver
         self._items: dict[str, list[OrderItem]] = {}
         """Items of orders this unit of work wrote or read: they never change once written,
         and a renewal reads its order's for the fulfilment, the invoice, the mail and views."""
@@ -100,12 +84,13 @@ class OrderRepository:
         changes."""
 
     def add(self, order: OrderRecord, items: Sequence[OrderItem]) -> None:
-        self._connection.execute(_ADD_ORDER, _as_dict(order))
+        # Through the driver (store.raw_sql): every renewal makes an order.
+        self._driver.insert(orders, _as_dict(order))
         self._items[order.id] = list(items)
         self._held[order.id] = order
-        self._connection.execute(
-            _ADD_ITEMS,
-            [
+        for i, item in enumerate(items):
+            self._driver.insert(
+                order_items,
                 {
                     "order_id": order.id,
                     "position": i,
@@ -113,10 +98,8 @@ class OrderRepository:
                     "description": item.description,
                     "credits": item.credits,
                     "amount": item.amount,
-                }
-                for i, item in enumerate(items)
-            ],
-        )
+                },
+            )
 
     def get(self, order_id: str, *, for_update: bool = False) -> OrderRecord | None:
         held = self._held.get(order_id)
@@ -158,9 +141,14 @@ class OrderRepository:
 
     def set_status(self, order_id: str, *, status: str, paid_at: datetime | None = None) -> None:
         changes: dict[str, object] = {"status": status}
-        if paid_at is not None:
+        if paid_at is None:
+            self._driver.execute(_SET_STATUS, {"id": order_id, "status": status})
+        else:
             changes["paid_at"] = paid_at
-        self._connection.execute(_SET_STATUS, {"b_id": order_id, **changes})
+            self._driver.execute(
+                _SET_PAID,
+                {"id": order_id, "status": status, "paid_at": self._driver.bind_time(paid_at)},
+            )
         self._changed(order_id, **changes)
 
     def set_checkout(self, order_id: str, *, provider_ref: str | None, url: str | None) -> None:
@@ -230,12 +218,14 @@ class OrderRepository:
 
     def pending_renewal(self, subscription_id: str) -> OrderRecord | None:
         """The renewal order waiting for its provider's payment, if one is open."""
-        row = (
-            self._connection.execute(_PENDING_RENEWAL, {"subscription_id": subscription_id})
-            .mappings()
-            .first()
+        rows = self._driver.select(
+            orders,
+            columns=_ORDER_NAMES,
+            where={"subscription_id": subscription_id, "kind": "renewal", "status": "pending"},
+            order_by=("seq DESC",),
+            limit=1,
         )
-        return OrderRecord(**row) if row else None
+        return OrderRecord(**rows[0]) if rows else None
 
     def addon_credits_paid(self, account_id: str, *, since: datetime, until: datetime) -> int:
         """Add-on credits in orders paid within [since, until): the monthly limit's count."""
@@ -256,24 +246,21 @@ class OrderRepository:
 
     def add_payment(self, payment: PaymentRecord) -> bool:
         """False when the provider's payment id was recorded before: the same payment again."""
-        return insert_ignoring_duplicates(
-            self._connection,
-            payments,
-            _as_dict(payment),
-            index_elements=["provider", "provider_payment_id"],
+        return self._driver.insert(
+            payments, _as_dict(payment), unless=("provider", "provider_payment_id")
         )
 
     def payments(self, order_id: str) -> list[PaymentRecord]:
-        rows = self._connection.execute(_PAYMENTS, {"order_id": order_id}).mappings()
+        rows = self._driver.select(payments, where={"order_id": order_id}, order_by=("created_at",))
         return [PaymentRecord(**row) for row in rows]
 
     # The test provider's switch
 
     def test_behavior(self, account_id: str) -> str:
-        behavior = self._connection.execute(
-            _TEST_BEHAVIOR, {"account_id": account_id}
-        ).scalar_one_or_none()
-        return behavior or "succeed"
+        rows = self._driver.select(
+            test_payment_behaviors, columns=("behavior",), where={"account_id": account_id}
+        )
+        return str(rows[0]["behavior"]) if rows else "succeed"
 
     def set_test_behavior(self, account_id: str, behavior: str) -> None:
         if not insert_ignoring_duplicates(

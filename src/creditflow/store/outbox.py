@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
+from creditflow.store.raw_sql import Driver
 from creditflow.store.tables import mail_outbox
 
 ERROR_KEPT = 2000
@@ -35,16 +36,15 @@ class OutboxMessage:
 
 
 _COLUMNS = [c for c in mail_outbox.c if c.name != "seq"]
-_ADD = insert(mail_outbox)
-"""Built once: every renewal queues a receipt."""
 
 
 class OutboxRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
+        self._driver = driver
 
     def add(self, message: OutboxMessage) -> None:
-        self._connection.execute(_ADD, asdict(message))
+        self._driver.insert(mail_outbox, asdict(message))  # every renewal queues a receipt
 
     def get(self, message_id: str) -> OutboxMessage | None:
         row = (

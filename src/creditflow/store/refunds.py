@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
+from creditflow.store.raw_sql import Driver
 from creditflow.store.tables import disputes, payment_refunds
 
 FINAL = ("succeeded", "failed")
@@ -45,17 +46,10 @@ class DisputeRecord:
     fee: int = 0
 
 
-_OF_ORDER = (
-    select(payment_refunds)
-    .where(payment_refunds.c.order_id == bindparam("order_id"))
-    .order_by(payment_refunds.c.created_at, payment_refunds.c.id)
-)
-"""Built once: every payment's view lists its order's refunds."""
-
-
 class RefundRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
+        self._driver = driver
 
     def add(self, record: RefundRecord) -> None:
         self._connection.execute(insert(payment_refunds).values(**asdict(record)))
@@ -84,7 +78,10 @@ class RefundRepository:
         return RefundRecord(**row) if row else None
 
     def of_order(self, order_id: str) -> list[RefundRecord]:
-        rows = self._connection.execute(_OF_ORDER, {"order_id": order_id}).mappings()
+        # Through the driver (store.raw_sql): every renewal's order view lists its refunds.
+        rows = self._driver.select(
+            payment_refunds, where={"order_id": order_id}, order_by=("created_at", "id")
+        )
         return [RefundRecord(**row) for row in rows]
 
     def update(

@@ -162,7 +162,7 @@ class UnitOfWork:
 
     @cached_property
     def orders(self) -> OrderRepository:
-        return OrderRepository(self.connection)
+        return OrderRepository(self.connection, self.driver)
 
     @cached_property
     def provider_calls(self) -> ProviderCallRepository:
@@ -174,7 +174,7 @@ class UnitOfWork:
 
     @cached_property
     def refunds(self) -> RefundRepository:
-        return RefundRepository(self.connection)
+        return RefundRepository(self.connection, self.driver)
 
     @cached_property
     def disputes(self) -> DisputeRepository:
@@ -186,7 +186,7 @@ class UnitOfWork:
 
     @cached_property
     def documents(self) -> DocumentRepository:
-        return DocumentRepository(self.connection)
+        return DocumentRepository(self.connection, self.driver)
 
     @cached_property
     def subscriptions(self) -> SubscriptionRepository:
@@ -206,7 +206,7 @@ class UnitOfWork:
 
     @cached_property
     def outbox(self) -> OutboxRepository:
-        return OutboxRepository(self.connection)
+        return OutboxRepository(self.connection, self.driver)
 
     @cached_property
     def clock_state(self) -> ClockStateRepository:
