@@ -19,6 +19,7 @@ from creditflow.domain.errors import (
     NotFound,
 )
 from creditflow.engine import Engine
+from creditflow.services.credits import grant_credits
 from tests.conftest import REFERENCE_CATALOGS
 from tests.factories import funded_account, ledger_sum, make_account
 
@@ -335,3 +336,27 @@ def test_check_finds_a_cached_number_that_disagrees_with_the_ledger(
     violations = engine.check()
     assert violations
     assert any(v.account.startswith(named) for v in violations), violations
+
+
+def test_an_account_read_again_in_its_transaction_shows_that_transactions_changes(
+    engine: Engine, clock: TestClock
+) -> None:
+    """A locked account is read once per transaction (a renewal reads it for the order, the
+    grant, the invoice and the mail); what the transaction does to it still shows."""
+    account = funded_account(engine, credits=100)
+    with engine.context.writing() as uow:
+        assert uow.accounts.get(account.id, for_update=True).available == 100  # type: ignore[union-attr]
+        grant_credits(
+            uow,
+            catalog=engine.catalog,
+            now=clock.now(),
+            account_id=account.id,
+            credits=50,
+            kind="purchased",
+            reason="read again",
+        )
+        assert uow.accounts.get(account.id).available == 150  # type: ignore[union-attr]
+        uow.accounts.set_status(account.id, "suspended", suspension="support")
+        assert uow.accounts.get(account.id, for_update=True).status == "suspended"  # type: ignore[union-attr]
+        uow.commit()
+    assert engine.balance(account.id).available == 150

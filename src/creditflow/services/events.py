@@ -38,7 +38,8 @@ def emit(
             type=event_type.value,
             account_id=account_id,
             created_at=now,
-            data=json.dumps({"object": obj.model_dump(mode="json")}, separators=(",", ":")),
+            # Pydantic's own encoder: compact JSON, as json.dumps with these separators wrote.
+            data=f'{{"object":{obj.model_dump_json()}}}',
         )
     )
     queue_deliveries(uow, event_id=event_id, event_type=event_type.value, now=now)

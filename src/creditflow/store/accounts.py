@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,11 @@ class AccountRepository:
     def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
         self._driver = driver
+        self._held: dict[str, AccountRecord] = {}
+        """Accounts no other transaction can change until this one ends: made in it, or read
+        for update. Read again, they come from here, kept current by this repository's own
+        changes: a renewal reads its account for the order, the grant, the invoice and the
+        mail."""
 
     def add(
         self, *, id: str, external_id: str, email: str, country: str | None, now: datetime
@@ -53,11 +59,24 @@ class AccountRepository:
                 f"An account with external_id {external_id!r} already exists.",
                 external_id=external_id,
             ) from error
-        return AccountRecord(**values)  # type: ignore[arg-type]
+        record = AccountRecord(**values)  # type: ignore[arg-type]
+        self._held[id] = record
+        return record
 
     def get(self, account_id: str, *, for_update: bool = False) -> AccountRecord | None:
         """`for_update` locks the row on PostgreSQL; SQLite's BEGIN IMMEDIATE already has."""
-        return self.record(self._driver.one(*self.get_step(account_id, for_update=for_update)))
+        held = self._held.get(account_id)
+        if held is not None:
+            return held
+        record = self.record(self._driver.one(*self.get_step(account_id, for_update=for_update)))
+        if for_update:
+            self.keep(record)
+        return record
+
+    def keep(self, record: AccountRecord | None) -> None:
+        """Hold an account this transaction has locked (see `get`)."""
+        if record is not None:
+            self._held[record.id] = record
 
     def get_step(self, account_id: str, *, for_update: bool = False) -> tuple[Statement, Any]:
         """`get` as a step of `Driver.together`; `record` reads its row."""
@@ -110,6 +129,7 @@ class AccountRepository:
             .where(accounts.c.id == account_id)
             .values(status=status, suspension=suspension if status == "suspended" else None)
         )
+        self._held.pop(account_id, None)
 
     def suspension(self, account_id: str) -> str | None:
         value = self._connection.execute(
@@ -127,4 +147,7 @@ class AccountRepository:
         alert that a fall may set off."""
         row = cursor.fetchone()
         assert row is not None, f"account {account_id} vanished"
+        held = self._held.get(account_id)
+        if held is not None:
+            self._held[account_id] = replace(held, available=int(row[0]), held=int(row[1]))
         return int(row[0]), int(row[1]), None if row[2] is None else int(row[2])

@@ -161,6 +161,7 @@ class LedgerRepository:
             ]
         )
         record = self._accounts.record(account.fetchone())
+        self._accounts.keep(record)
         return record, [self._raw_grant(row) for row in live.fetchall()] if record else []
 
     def _raw_grant(self, row: tuple[Any, ...]) -> GrantRecord:
