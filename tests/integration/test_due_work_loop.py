@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from creditflow.engine import Engine
 from creditflow.scheduler import due_work_loop
 from creditflow.services import due_work
 from creditflow.services.credits import EXPIRE_GRANT
+from creditflow.store.database import SQLITE_CACHE_KIB
 from tests.factories import make_account
 
 
@@ -104,3 +106,15 @@ def test_a_failing_item_is_put_off_alone_and_the_rest_of_its_batch_is_done(
         # Put off a few minutes, not lost: it is still due.
         with engine.context.reading() as uow:
             assert uow.due_work.count() == 1
+
+
+def test_sqlite_connections_keep_a_large_page_cache(tmp_path: Path) -> None:
+    """A year of renewals slowed month by month with SQLite's 2 MiB default (benchmarks/clock.py):
+    every connection the engine opens keeps up to 64 MiB of pages."""
+    engine = Engine(database_url=f"sqlite:///{tmp_path / 'cache.db'}")
+    try:
+        with engine.context.reading() as uow:
+            size = uow.connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    finally:
+        engine.close()
+    assert size == -SQLITE_CACHE_KIB == -64 * 1024

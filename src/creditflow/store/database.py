@@ -50,6 +50,9 @@ class DatabaseSettings:
     pool_size: int = 10
 
 
+SQLITE_CACHE_KIB = 64 * 1024
+
+
 def database_url(explicit: str | None, environ: Mapping[str, str]) -> str:
     """`--db` wins, then `CREDITFLOW_DATABASE_URL`, then a SQLite file in the working folder."""
     raw = explicit or environ.get("CREDITFLOW_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_FILE}"
@@ -216,6 +219,10 @@ def _sqlite_engine(settings: DatabaseSettings) -> Engine:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
+        # Up to 64 MiB of pages per connection (SQLite's default is 2 MiB), taken only as pages
+        # are read: a year of renewals on 10,000 accounts ran 9 % faster, and stopped slowing
+        # as the tables grew (benchmarks/clock.py).
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
