@@ -7,7 +7,7 @@ edit of the catalog (an address, a tax rate) never rewrites an issued invoice.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -66,9 +66,18 @@ class Document:
         return self.tax.total
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Field by field rather than `asdict`, whose deep copies were a tenth of issuing a
+        # renewal's invoice; the same keys in the same order.
+        data = _shallow(self)
         data["issued_at"] = self.issued_at.isoformat()
-        data["tax"]["rate"] = None if self.tax.rate is None else str(self.tax.rate)
+        data["seller"] = _shallow(self.seller)
+        data["buyer"] = _shallow(self.buyer)
+        data["lines"] = [_shallow(line) for line in self.lines]
+        data["tax"] = {
+            **_shallow(self.tax),
+            "rate": None if self.tax.rate is None else str(self.tax.rate),
+        }
+        data["extra"] = dict(self.extra)
         return data
 
     @classmethod
@@ -92,6 +101,10 @@ class Document:
             note=data.get("note"),
             extra=dict(data.get("extra") or {}),
         )
+
+
+def _shallow(value: Any) -> dict[str, Any]:
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def _party(data: dict[str, Any]) -> Party:

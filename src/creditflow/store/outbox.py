@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
@@ -44,7 +44,10 @@ class OutboxRepository:
         self._driver = driver
 
     def add(self, message: OutboxMessage) -> None:
-        self._driver.insert(mail_outbox, asdict(message))  # every renewal queues a receipt
+        # Every renewal queues a receipt: its fields as they are (`asdict` deep-copies).
+        self._driver.insert(
+            mail_outbox, {f.name: getattr(message, f.name) for f in fields(message)}
+        )
 
     def get(self, message_id: str) -> OutboxMessage | None:
         row = (
