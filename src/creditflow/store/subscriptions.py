@@ -58,9 +58,12 @@ _TIMES = frozenset(
 )
 _QUOTED = ", ".join(f'"{name}"' for name in _FIELDS)  # "plan" and "interval" are keywords
 _GET = Statement(f"SELECT {_QUOTED} FROM subscriptions WHERE id = :id")
+_FIXED = frozenset(("id", "account_id", "created_at"))
+"""Never changed once written. Left out of the UPDATE, the account's index entry and its
+foreign key are not rewritten and checked again on every renewal."""
 _SAVE = Statement(
     "UPDATE subscriptions SET "
-    + ", ".join(f'"{name}" = :{name}' for name in _FIELDS if name != "id")
+    + ", ".join(f'"{name}" = :{name}' for name in _FIELDS if name not in _FIXED)
     + " WHERE id = :id"
 )
 
