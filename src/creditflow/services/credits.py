@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from creditflow.domain import ledger
 from creditflow.domain.catalog import Catalog
@@ -80,12 +80,13 @@ def grant_credits(
         raise InvalidRequest("expires_at must be in the future.", field="expires_at")
     account = require_account(uow, account_id, for_update=True)
     grant_id = new_id("grt")
+    priority = catalog.priority_of(kind) if priority is None else priority
     uow.ledger.add_grant(
         id=grant_id,
         account_id=account.id,
         kind=kind,
         credits=credits,
-        priority=catalog.priority_of(kind) if priority is None else priority,
+        priority=priority,
         channel=grant_channel,
         expires_at=expires_at,
         source_type=source_type,
@@ -109,9 +110,22 @@ def grant_credits(
                 due_at=expires_at - EXPIRING_NOTICE,
                 now=now,
             )
-    grant = uow.ledger.grant(grant_id)
-    assert grant is not None
-    view = grant_view(grant)
+    # The new grant as its row now reads (its credits all remaining), built rather than read
+    # back: every renewal grants.
+    view = GrantView(
+        id=grant_id,
+        account_id=account.id,
+        kind=kind.value,
+        credits=credits,
+        remaining=credits,
+        held=0,
+        priority=priority,
+        channel=grant_channel.value,
+        expires_at=None if expires_at is None else expires_at.astimezone(UTC),
+        source=GrantSource(type=source_type, id=source_id),
+        reason=reason,
+        created_at=now.astimezone(UTC),
+    )
     emit(uow, EventType.CREDITS_GRANTED, account_id=account.id, obj=view, now=now)
     return view
 

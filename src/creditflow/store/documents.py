@@ -9,13 +9,15 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select, update
 
 from creditflow.domain.documents import Document, DocumentKind
+from creditflow.store.fresh_orders import FreshOrders
 from creditflow.store.raw_sql import Driver, Statement
-from creditflow.store.tables import credit_notes, document_counters, invoices
+from creditflow.store.tables import credit_notes, invoices
 
 # Through the driver (store.raw_sql): every renewal issues an invoice.
 _NEXT_NUMBER = Statement(
-    "UPDATE document_counters SET last = last + 1"
-    " WHERE series = :series AND year = :year RETURNING last"
+    "INSERT INTO document_counters (series, year, last) VALUES (:series, :year, 1)"
+    " ON CONFLICT (series, year) DO UPDATE SET last = document_counters.last + 1"
+    " RETURNING last"
 )
 
 
@@ -30,9 +32,10 @@ class StoredDocument:
 
 
 class DocumentRepository:
-    def __init__(self, connection: Connection, driver: Driver) -> None:
+    def __init__(self, connection: Connection, driver: Driver, fresh: FreshOrders) -> None:
         self._connection = connection
         self._driver = driver
+        self._fresh = fresh
         self._issued: dict[str, StoredDocument] = {}
         """Invoices issued in this unit of work, by order: a renewal's invoice event reads
         the invoice it has just written, which no other transaction can change."""
@@ -43,9 +46,7 @@ class DocumentRepository:
         The counter row is locked by the update until the transaction ends, so concurrent
         payments queue here; a rolled-back payment rolls its number back with it.
         """
-        counter = {"series": str(series), "year": year}
-        self._driver.insert(document_counters, {**counter, "last": 0}, unless=("series", "year"))
-        row = self._driver.one(_NEXT_NUMBER, counter)
+        row = self._driver.one(_NEXT_NUMBER, {"series": str(series), "year": year})
         assert row is not None
         return int(row[0])
 
@@ -71,6 +72,8 @@ class DocumentRepository:
         issued = self._issued.get(order_id)
         if issued is not None:
             return issued
+        if self._fresh.knows(order_id):
+            return None
         rows = self._driver.select(invoices, where={"order_id": order_id})
         return _stored(rows[0], "order_id") if rows else None
 
@@ -93,6 +96,15 @@ class DocumentRepository:
                 document=json.dumps(document.to_json()),
             )
         )
+        self._fresh.add_credit_note(
+            StoredDocument(
+                number=document.number,
+                order_id=document.order_id,
+                issued_at=document.issued_at,
+                document=document,
+                pdf_sha256=None,
+            )
+        )
 
     def credit_note(self, number: str) -> StoredDocument | None:
         row = (
@@ -103,6 +115,9 @@ class DocumentRepository:
         return _stored(row, "order_id") if row else None
 
     def credit_notes_of_order(self, order_id: str) -> list[StoredDocument]:
+        known = self._fresh.credit_notes(order_id)
+        if known is not None:
+            return known
         rows = self._driver.select(credit_notes, where={"order_id": order_id}, order_by=("seq",))
         return [_stored(row, "order_id") for row in rows]
 
@@ -122,6 +137,8 @@ class DocumentRepository:
             .where(table.c.number == number, table.c.pdf_sha256.is_(None))
             .values(pdf_sha256=sha256)
         )
+        if kind == "credit_note":
+            self._fresh.forget()
         for order_id, issued in self._issued.items():
             if kind == "invoice" and issued.number == number and issued.pdf_sha256 is None:
                 self._issued[order_id] = replace(issued, pdf_sha256=sha256)

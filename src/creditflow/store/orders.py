@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from creditflow.store.fresh_orders import FreshOrders
 from creditflow.store.raw_sql import Driver, Statement
 from creditflow.store.tables import order_items, orders, payments, test_payment_behaviors
 from creditflow.store.upsert import insert_ignoring_duplicates
@@ -72,9 +73,10 @@ _ORDER_NAMES = tuple(c.name for c in _ORDER_COLUMNS)
 
 
 class OrderRepository:
-    def __init__(self, connection: Connection, driver: Driver) -> None:
+    def __init__(self, connection: Connection, driver: Driver, fresh: FreshOrders) -> None:
         self._connection = connection
         self._driver = driver
+        self._fresh = fresh
         self._items: dict[str, list[OrderItem]] = {}
         """Items of orders this unit of work wrote or read: they never change once written,
         and a renewal reads its order's for the fulfilment, the invoice, the mail and views."""
@@ -88,6 +90,7 @@ class OrderRepository:
         self._driver.insert(orders, _as_dict(order))
         self._items[order.id] = list(items)
         self._held[order.id] = order
+        self._fresh.made(order.id)
         for i, item in enumerate(items):
             self._driver.insert(
                 order_items,
@@ -246,11 +249,17 @@ class OrderRepository:
 
     def add_payment(self, payment: PaymentRecord) -> bool:
         """False when the provider's payment id was recorded before: the same payment again."""
-        return self._driver.insert(
+        added = self._driver.insert(
             payments, _as_dict(payment), unless=("provider", "provider_payment_id")
         )
+        if added:
+            self._fresh.add_payment(payment)
+        return added
 
     def payments(self, order_id: str) -> list[PaymentRecord]:
+        known = self._fresh.payments(order_id)
+        if known is not None:
+            return known
         rows = self._driver.select(payments, where={"order_id": order_id}, order_by=("created_at",))
         return [PaymentRecord(**row) for row in rows]
 

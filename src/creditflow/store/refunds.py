@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from creditflow.store.fresh_orders import FreshOrders
 from creditflow.store.raw_sql import Driver
 from creditflow.store.tables import disputes, payment_refunds
 
@@ -47,12 +48,14 @@ class DisputeRecord:
 
 
 class RefundRepository:
-    def __init__(self, connection: Connection, driver: Driver) -> None:
+    def __init__(self, connection: Connection, driver: Driver, fresh: FreshOrders) -> None:
         self._connection = connection
         self._driver = driver
+        self._fresh = fresh
 
     def add(self, record: RefundRecord) -> None:
         self._connection.execute(insert(payment_refunds).values(**asdict(record)))
+        self._fresh.add_refund(record)
 
     def get(self, refund_id: str) -> RefundRecord | None:
         row = (
@@ -78,6 +81,9 @@ class RefundRepository:
         return RefundRecord(**row) if row else None
 
     def of_order(self, order_id: str) -> list[RefundRecord]:
+        known = self._fresh.refunds(order_id)
+        if known is not None:
+            return known
         # Through the driver (store.raw_sql): every renewal's order view lists its refunds.
         rows = self._driver.select(
             payment_refunds, where={"order_id": order_id}, order_by=("created_at", "id")
@@ -103,6 +109,7 @@ class RefundRepository:
         self._connection.execute(
             update(payment_refunds).where(payment_refunds.c.id == refund_id).values(**values)
         )
+        self._fresh.forget()
 
 
 class DisputeRepository:

@@ -72,9 +72,16 @@ class SubscriptionRepository:
     def __init__(self, connection: Connection, driver: Driver) -> None:
         self._connection = connection
         self._driver = driver
+        self._seen: dict[str, SubscriptionRecord] = {}
+        """Subscriptions this unit of work read or wrote, as it last saw them: a renewal reads
+        its subscription for the cycle, the payment, the invoice and the mail. Every write of
+        the table goes through this repository, so a transaction sees its own changes; one that
+        read a row before another committed a change to it goes on with what it read, as its
+        save would overwrite that change in any case (the account lock serialises writers)."""
 
     def add(self, record: SubscriptionRecord) -> None:
         self._connection.execute(insert(subscriptions).values(**_values(record)))
+        self._seen[record.id] = record
 
     def save(self, record: SubscriptionRecord) -> None:
         bind_time = self._driver.bind_time
@@ -83,8 +90,12 @@ class SubscriptionRepository:
             for name, value in _values(record).items()
         }
         self._driver.execute(_SAVE, values)
+        self._seen[record.id] = record
 
     def get(self, subscription_id: str) -> SubscriptionRecord | None:
+        seen = self._seen.get(subscription_id)
+        if seen is not None:
+            return seen
         row = self._driver.one(_GET, {"id": subscription_id})
         if row is None:
             return None
@@ -93,7 +104,8 @@ class SubscriptionRepository:
         for name in _TIMES:
             values[name] = read_time(values[name])
         values["cancel_at_period_end"] = bool(values["cancel_at_period_end"])
-        return SubscriptionRecord(**values)
+        record = self._seen[subscription_id] = SubscriptionRecord(**values)
+        return record
 
     def of_account(self, account_id: str) -> list[SubscriptionRecord]:
         """Newest first."""

@@ -21,6 +21,7 @@ from creditflow.store.documents import DocumentRepository
 from creditflow.store.due_work import DueWorkRepository
 from creditflow.store.endpoints import EndpointRepository
 from creditflow.store.events import EventRepository
+from creditflow.store.fresh_orders import FreshOrders
 from creditflow.store.group_commit import SAVEPOINTS
 from creditflow.store.holds import HoldRepository
 from creditflow.store.idempotency import IdempotencyRepository
@@ -117,6 +118,7 @@ class UnitOfWork:
 
     def _make_repositories(self, connection: Connection) -> None:
         self.driver = Driver(connection)
+        self.fresh_orders = FreshOrders()
         self.accounts = AccountRepository(connection, self.driver)
         self.ledger = LedgerRepository(
             connection, self.driver, self.accounts, self.posted, self.balance_moves
@@ -162,7 +164,7 @@ class UnitOfWork:
 
     @cached_property
     def orders(self) -> OrderRepository:
-        return OrderRepository(self.connection, self.driver)
+        return OrderRepository(self.connection, self.driver, self.fresh_orders)
 
     @cached_property
     def provider_calls(self) -> ProviderCallRepository:
@@ -174,7 +176,7 @@ class UnitOfWork:
 
     @cached_property
     def refunds(self) -> RefundRepository:
-        return RefundRepository(self.connection, self.driver)
+        return RefundRepository(self.connection, self.driver, self.fresh_orders)
 
     @cached_property
     def disputes(self) -> DisputeRepository:
@@ -186,7 +188,7 @@ class UnitOfWork:
 
     @cached_property
     def documents(self) -> DocumentRepository:
-        return DocumentRepository(self.connection, self.driver)
+        return DocumentRepository(self.connection, self.driver, self.fresh_orders)
 
     @cached_property
     def subscriptions(self) -> SubscriptionRepository:
