@@ -14,6 +14,7 @@ from creditflow.scheduler import due_work_loop
 from creditflow.services import due_work
 from creditflow.services.credits import EXPIRE_GRANT
 from creditflow.store.database import SQLITE_CACHE_KIB
+from creditflow.store.uow import UnitOfWork
 from tests.factories import make_account
 
 
@@ -71,6 +72,43 @@ def test_due_items_are_worked_many_to_a_transaction_each_exactly_once(
     assert engine.advance_clock(seconds=3600).processed == 0
     assert engine.saved_test_clock() == clock.now()
     assert engine.check() == []
+
+
+def test_items_read_ahead_give_way_to_work_queued_or_taken_off_by_the_items_before_them(
+    engine: Engine, clock: TestClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = make_account(engine)
+    start = clock.now()
+    grants = [
+        engine.grant(
+            account.id,
+            credits=1,
+            kind="promo",
+            reason="lapses",
+            expires_at=start + timedelta(hours=1, seconds=10 * n),
+        ).id
+        for n in range(5)
+    ]
+    expire = due_work.HANDLERS[EXPIRE_GRANT]
+    worked: list[str] = []
+
+    def expire_and_requeue(context: object, uow: UnitOfWork, now: object, subject: str) -> None:
+        worked.append(subject)
+        if subject == grants[0]:  # queues work due before the next item, and drops a later one
+            uow.due_work.schedule(
+                task=EXPIRE_GRANT,
+                subject_id="grt_queued_meanwhile",
+                due_at=start + timedelta(hours=1, seconds=5),
+                now=start,
+            )
+            uow.due_work.cancel(task=EXPIRE_GRANT, subject_id=grants[3])
+        expire(context, uow, now, subject)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(due_work.HANDLERS, EXPIRE_GRANT, expire_and_requeue)
+    assert engine.advance_clock(seconds=2 * 3600).processed == 5
+    assert worked == [grants[0], "grt_queued_meanwhile", grants[1], grants[2], grants[4]]
+    expired = [e.grant_id for e in engine.ledger(account.id).data if e.type == "expire"]
+    assert sorted(expired) == sorted([grants[0], grants[1], grants[2], grants[4]])
 
 
 def test_a_failing_item_is_put_off_alone_and_the_rest_of_its_batch_is_done(

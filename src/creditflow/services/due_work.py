@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -147,11 +148,14 @@ def _work_batch(
     last_due: datetime | None = None
     with context.writing() as uow:
         uow.connection.info[SAVEPOINTS] = True
+        head: deque[DueItem] = deque()
         while batch.worked < room and time.monotonic() - started < BATCH_SECONDS:
-            item = uow.due_work.next_due(until)
-            if item is None:
-                batch.drained = True
-                break
+            if not head:
+                head.extend(uow.due_work.due(until, limit=room - batch.worked))
+                if not head:
+                    batch.drained = True
+                    break
+            item = head.popleft()
             if test_clock is not None:
                 test_clock.move_to(item.due_at)
             try:
@@ -162,6 +166,8 @@ def _work_batch(
                 batch.failure = failure
                 break
             posted.extend(step.posted)
+            if head and not _still_the_head(step, head):
+                head.clear()  # read the queue again
             batch.worked += 1
             last_due = item.due_at
             if item.task in CALLOUTS:
@@ -175,10 +181,19 @@ def _work_batch(
     return batch
 
 
+def _still_the_head(step: UnitOfWork, head: deque[DueItem]) -> bool:
+    """Whether the items read ahead are still the next ones due, after `step`'s work."""
+    queue = step.due_work
+    if queue.earliest_scheduled is not None and queue.earliest_scheduled <= head[-1].due_at:
+        return False
+    return not (queue.cancelled and any((i.task, i.subject_id) in queue.cancelled for i in head))
+
+
 def _work(context: ServiceContext, uow: UnitOfWork, item: DueItem) -> None:
     # Taken off the queue first: the handler may queue the same task for the same subject again
     # (a retry, the next cycle); a failure rolls both back.
-    uow.due_work.done(item)
+    if not uow.due_work.done(item):
+        return  # taken off since it was read: nothing to do
     if item.task in CALLOUTS:
         claim_due_call(uow, call_id=item.subject_id, now=context.clock.now())
         return
