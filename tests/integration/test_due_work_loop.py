@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,16 +79,9 @@ def test_items_read_ahead_give_way_to_work_queued_or_taken_off_by_the_items_befo
 ) -> None:
     account = make_account(engine)
     start = clock.now()
-    grants = [
-        engine.grant(
-            account.id,
-            credits=1,
-            kind="promo",
-            reason="lapses",
-            expires_at=start + timedelta(hours=1, seconds=10 * n),
-        ).id
-        for n in range(5)
-    ]
+    grants = _lapsing_grants(
+        engine, account.id, [start + timedelta(hours=1, seconds=10 * n) for n in range(5)]
+    )
     expire = due_work.HANDLERS[EXPIRE_GRANT]
     worked: list[str] = []
 
@@ -117,17 +110,10 @@ def test_a_failing_item_is_put_off_alone_and_the_rest_of_its_batch_is_done(
     clock = SystemClock()
     with Engine(database_url=database_url, clock=clock) as engine:
         account = make_account(engine)
-        grants = [
-            engine.grant(
-                account.id,
-                credits=1,
-                kind="promo",
-                reason="lapses",
-                expires_at=clock.now() + timedelta(milliseconds=200 + n),
-            )
-            for n in range(5)
-        ]
-        broken = grants[2].id
+        grants = _lapsing_grants(
+            engine, account.id, [clock.now() + timedelta(milliseconds=200 + n) for n in range(5)]
+        )
+        broken = grants[2]
         expire = due_work.HANDLERS[EXPIRE_GRANT]
 
         def expire_unless_broken(context: object, uow: object, now: object, subject: str) -> None:
@@ -144,6 +130,14 @@ def test_a_failing_item_is_put_off_alone_and_the_rest_of_its_batch_is_done(
         # Put off a few minutes, not lost: it is still due.
         with engine.context.reading() as uow:
             assert uow.due_work.count() == 1
+
+
+def _lapsing_grants(engine: Engine, account_id: str, expiries: list[datetime]) -> list[str]:
+    """A one-credit promo grant expiring at each time; their ids."""
+    return [
+        engine.grant(account_id, credits=1, kind="promo", reason="lapses", expires_at=at).id
+        for at in expiries
+    ]
 
 
 def test_sqlite_connections_keep_a_large_page_cache(tmp_path: Path) -> None:

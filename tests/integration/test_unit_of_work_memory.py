@@ -71,6 +71,11 @@ def _refund(order_id: str, status: str) -> RefundRecord:
     )
 
 
+def _an_order_and_its_refund(engine: Engine) -> tuple[OrderRecord, RefundRecord]:
+    order = _order(make_account(engine).id)
+    return order, _refund(order.id, "pending")
+
+
 def _credit_note(order_id: str) -> Document:
     return Document(
         kind="credit_note",
@@ -103,9 +108,7 @@ def _notes(uow: UnitOfWork, order_id: str) -> list[StoredDocument]:
 def test_a_new_orders_payments_refunds_and_documents_read_in_its_transaction_as_committed(
     engine: Engine,
 ) -> None:
-    account = make_account(engine)
-    order = _order(account.id)
-    refund = _refund(order.id, "pending")
+    order, refund = _an_order_and_its_refund(engine)
     with engine.context.writing() as uow:
         uow.orders.add(order, [])
         assert _children(uow, order.id) == ([], [], None, [])
@@ -127,9 +130,7 @@ def test_a_new_orders_payments_refunds_and_documents_read_in_its_transaction_as_
 def test_a_refund_changed_in_the_transaction_that_made_its_order_reads_changed(
     engine: Engine,
 ) -> None:
-    account = make_account(engine)
-    order = _order(account.id)
-    refund = _refund(order.id, "pending")
+    order, refund = _an_order_and_its_refund(engine)
     with engine.context.writing() as uow:
         uow.orders.add(order, [])
         uow.refunds.add(refund)

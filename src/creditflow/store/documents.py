@@ -60,13 +60,7 @@ class DocumentRepository:
                 "document": json.dumps(document.to_json()),
             },
         )
-        self._issued[document.order_id] = StoredDocument(
-            number=document.number,
-            order_id=document.order_id,
-            issued_at=document.issued_at,
-            document=document,
-            pdf_sha256=None,
-        )
+        self._issued[document.order_id] = _just_issued(document)
 
     def invoice_of_order(self, order_id: str) -> StoredDocument | None:
         issued = self._issued.get(order_id)
@@ -96,15 +90,7 @@ class DocumentRepository:
                 document=json.dumps(document.to_json()),
             )
         )
-        self._fresh.add_credit_note(
-            StoredDocument(
-                number=document.number,
-                order_id=document.order_id,
-                issued_at=document.issued_at,
-                document=document,
-                pdf_sha256=None,
-            )
-        )
+        self._fresh.add_credit_note(_just_issued(document))
 
     def credit_note(self, number: str) -> StoredDocument | None:
         row = (
@@ -156,6 +142,16 @@ class DocumentRepository:
             ).scalars()
             found += [Document.from_json(json.loads(text)) for text in rows]
         return sorted(found, key=lambda d: (d.issued_at, d.kind != "invoice", d.number))
+
+
+def _just_issued(document: Document) -> StoredDocument:
+    return StoredDocument(
+        number=document.number,
+        order_id=document.order_id,
+        issued_at=document.issued_at,
+        document=document,
+        pdf_sha256=None,
+    )
 
 
 def _stored(row: object, order_column: str) -> StoredDocument:
