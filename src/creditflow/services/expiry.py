@@ -23,11 +23,7 @@ def expire_grant(uow: UnitOfWork, *, now: datetime, grant_id: str) -> None:
             task=EXPIRE_GRANT, subject_id=grant.id, due_at=grant.expires_at, now=now
         )
         return
-    if uow.driver.postgresql:
-        # Read again under the account's lock, which a spend takes before it moves the grant.
-        # SQLite's write transaction (BEGIN IMMEDIATE) was already that lock at the first read.
-        uow.accounts.get(grant.account_id, for_update=True)
-        grant = uow.ledger.grant(grant_id)
+    grant = uow.ledger.under_account_lock(grant)
     if grant is None or grant.remaining == 0:
         return
     uow.ledger.post(

@@ -144,6 +144,15 @@ class LedgerRepository:
         row = self._driver.one(_GRANT, {"id": grant_id})
         return self._raw_grant(row) if row else None
 
+    def under_account_lock(self, grant: GrantRecord) -> GrantRecord | None:
+        """`grant` as it stands under its account's lock, which a spend takes before it moves
+        a grant. On PostgreSQL: the account locked, the grant read again. SQLite's write
+        transaction (BEGIN IMMEDIATE) already was that lock when `grant` was read."""
+        if not self._driver.postgresql:
+            return grant
+        self._accounts.get(grant.account_id, for_update=True)
+        return self.grant(grant.id)
+
     def live_grants(self, account_id: str) -> list[GrantRecord]:
         """Grants with credits left or held; served by the partial index `ix_grants_live`."""
         rows = self._driver.all(_LIVE_GRANTS, {"account_id": account_id})
