@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from creditflow.clock import SystemClock, TestClock
 from creditflow.engine import Engine
 from creditflow.scheduler import due_work_loop
 from creditflow.services import due_work
 from creditflow.services.credits import EXPIRE_GRANT
+from creditflow.store import tables
 from creditflow.store.database import SQLITE_CACHE_KIB
 from creditflow.store.uow import UnitOfWork
 from tests.factories import make_account
@@ -102,6 +104,44 @@ def test_items_read_ahead_give_way_to_work_queued_or_taken_off_by_the_items_befo
     assert worked == [grants[0], "grt_queued_meanwhile", grants[1], grants[2], grants[4]]
     expired = [e.grant_id for e in engine.ledger(account.id).data if e.type == "expire"]
     assert sorted(expired) == sorted([grants[0], grants[1], grants[2], grants[4]])
+
+
+def test_work_that_queues_its_own_item_again_leaves_one_item_at_the_time_queued_last(
+    engine: Engine, clock: TestClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = make_account(engine)
+    start = clock.now()
+    [grant] = _lapsing_grants(engine, account.id, [start + timedelta(hours=1)])
+    expire = due_work.HANDLERS[EXPIRE_GRANT]
+
+    def put_off_once(context: object, uow: UnitOfWork, now: datetime, subject: str) -> None:
+        if now >= start + timedelta(hours=4):
+            expire(context, uow, now, subject)  # type: ignore[arg-type]
+            return
+        # Its own item is off the queue now; what it queues after is what stays.
+        queue = uow.due_work
+        queue.reschedule(
+            task=EXPIRE_GRANT, subject_id=subject, due_at=start + timedelta(hours=3), now=now
+        )
+        queue.cancel(task=EXPIRE_GRANT, subject_id=subject)
+        queue.reschedule(
+            task=EXPIRE_GRANT, subject_id=subject, due_at=start + timedelta(hours=5), now=now
+        )
+        queue.reschedule(
+            task=EXPIRE_GRANT, subject_id=subject, due_at=start + timedelta(hours=4), now=now
+        )
+
+    monkeypatch.setitem(due_work.HANDLERS, EXPIRE_GRANT, put_off_once)
+    assert engine.advance_clock(seconds=2 * 3600).processed == 1
+    with engine.context.reading() as uow:
+        queued = uow.connection.execute(
+            select(tables.due_work.c.task, tables.due_work.c.due_at).where(
+                tables.due_work.c.subject_id == grant
+            )
+        ).all()
+    assert [tuple(row) for row in queued] == [(EXPIRE_GRANT, start + timedelta(hours=4))]
+    assert engine.advance_clock(seconds=3 * 3600).processed == 1
+    assert [e.type for e in engine.ledger(account.id).data].count("expire") == 1
 
 
 def test_a_failing_item_is_put_off_alone_and_the_rest_of_its_batch_is_done(

@@ -24,7 +24,14 @@ from jinja2 import UndefinedError
 
 from creditflow.clock import TestClock
 from creditflow.engine import Engine
-from creditflow.mail.compose import TEMPLATES, Attachment, compose, render
+from creditflow.mail.compose import (
+    TEMPLATES,
+    Attachment,
+    _printed_names,
+    check_fits,
+    compose,
+    render,
+)
 from creditflow.mail.transports import (
     EmlFolderTransport,
     MailDeliveryError,
@@ -172,6 +179,28 @@ def test_a_missing_context_key_fails_loudly() -> None:
                 continue  # only some outcomes speak of them
             with pytest.raises(UndefinedError):
                 render(template, context)
+
+
+def test_checking_a_context_agrees_with_rendering_it() -> None:
+    """`check_fits`, which skips the render where the names a template prints are the whole
+    answer, refuses every context a render refuses and takes every one it takes."""
+    assert _printed_names("renewal_paid") is not None  # every renewal queues one
+    assert _printed_names("refund_decided") is None  # it refuses outcomes it has no words for
+    portal = "https://billing.example/portal"
+    for template in TEMPLATES:
+        for whole in (full(template), full(template, portal_url=portal)):
+            check_fits(template, whole)
+            for key in whole:
+                context = {k: v for k, v in whole.items() if k != key}
+                try:
+                    render(template, context)
+                except UndefinedError:
+                    with pytest.raises(UndefinedError):
+                        check_fits(template, context)
+                else:
+                    check_fits(template, context)
+    with pytest.raises(ValueError, match="unknown refund outcome"):
+        check_fits("refund_decided", full("refund_decided", outcome="maybe"))
 
 
 def test_order_paid_lists_its_lines_and_total() -> None:

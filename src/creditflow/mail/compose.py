@@ -16,7 +16,16 @@ from email.utils import format_datetime, formatdate, make_msgid, parseaddr
 from functools import cache
 from typing import Any, NoReturn
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import (
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+    UndefinedError,
+    meta,
+    nodes,
+    select_autoescape,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +96,82 @@ def render(template: str, context: Mapping[str, Any]) -> Rendered:
     text = _environment.get_template(f"{template}.txt").render(context)
     html = _environment.get_template(f"{template}.html").render(context)
     return Rendered(subject=subject, text=text, html=html)
+
+
+def check_fits(template: str, context: Mapping[str, Any]) -> None:
+    """Raise what `render` would raise for a context that does not fit the template, without
+    rendering it when the answer does not need that.
+
+    A template that only prints context values as they are, and asks whether optional ones are
+    defined, fails for one reason only: a name it prints is missing. For those, with every
+    optional name given, checking the names is the whole check, at a fraction of a render's
+    cost (every renewal queues a message). A template that does more with its values (loops,
+    attributes, filters, calls such as `fail`) can fail on a value, so it is rendered; so is
+    one whose optional names are not all given (whether it prints them unguarded somewhere,
+    only rendering tells).
+    """
+    names = _printed_names(template)
+    if names is None or not names.optional.issubset(context):
+        render(template, context)
+        return
+    missing = sorted(names.needed.difference(context))
+    if missing:
+        raise UndefinedError(f"{missing[0]!r} is undefined")
+
+
+@dataclass(frozen=True, slots=True)
+class _PrintedNames:
+    needed: frozenset[str]
+    optional: frozenset[str]
+    """Names the template tests with `is defined`."""
+
+
+_DOES_MORE = (
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.Call,
+    nodes.Filter,
+    nodes.For,
+    nodes.Macro,
+    nodes.Include,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Assign,
+    nodes.With,
+    nodes.BinExpr,  # `a + 1` fails on a string; comparing a string with a number, too
+    nodes.UnaryExpr,
+    nodes.Compare,
+)
+"""What a template may do with a value that can fail on the value itself; but `and`, `or` and
+`not` only ask whether a value is true, which a JSON value always answers."""
+_LOGIC = (nodes.And, nodes.Or, nodes.Not)
+
+
+@cache
+def _printed_names(template: str) -> _PrintedNames | None:
+    """The names a template, and the templates it extends, use, when printing them as they are
+    and testing whether they are defined is all they do with them; None otherwise."""
+    loader = _environment.loader
+    assert loader is not None
+    trees = [_environment.parse(SUBJECTS[template])]
+    pending = [f"{template}.txt", f"{template}.html"]
+    while pending:
+        source = loader.get_source(_environment, pending.pop())[0]
+        trees.append(_environment.parse(source))
+        pending.extend(name for name in meta.find_referenced_templates(trees[-1]) if name)
+    needed: set[str] = set()
+    optional: set[str] = set()
+    for tree in trees:
+        if any(not isinstance(node, _LOGIC) for node in tree.find_all(_DOES_MORE)):
+            return None
+        tested = {
+            test.node.name
+            for test in tree.find_all(nodes.Test)
+            if test.name in ("defined", "undefined") and isinstance(test.node, nodes.Name)
+        }
+        optional |= tested
+        needed |= meta.find_undeclared_variables(tree) - tested
+    return _PrintedNames(frozenset(needed - optional), frozenset(optional))
 
 
 def compose(

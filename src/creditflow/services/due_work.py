@@ -149,13 +149,16 @@ def _work_batch(
     with context.writing() as uow:
         uow.connection.info[SAVEPOINTS] = True
         head: deque[DueItem] = deque()
+        head_keys: set[tuple[str, str]] = set()  # the head's tasks and subjects, each unique
         while batch.worked < room and time.monotonic() - started < BATCH_SECONDS:
             if not head:
                 head.extend(uow.due_work.due(until, limit=room - batch.worked))
+                head_keys = {(i.task, i.subject_id) for i in head}
                 if not head:
                     batch.drained = True
                     break
             item = head.popleft()
+            head_keys.discard((item.task, item.subject_id))
             if test_clock is not None:
                 test_clock.move_to(item.due_at)
             try:
@@ -166,7 +169,7 @@ def _work_batch(
                 batch.failure = failure
                 break
             posted.extend(step.posted)
-            if head and not _still_the_head(step, head):
+            if head and not _still_the_head(step, head, head_keys):
                 head.clear()  # read the queue again
             batch.worked += 1
             last_due = item.due_at
@@ -181,12 +184,13 @@ def _work_batch(
     return batch
 
 
-def _still_the_head(step: UnitOfWork, head: deque[DueItem]) -> bool:
-    """Whether the items read ahead are still the next ones due, after `step`'s work."""
+def _still_the_head(step: UnitOfWork, head: deque[DueItem], keys: set[tuple[str, str]]) -> bool:
+    """Whether the items read ahead (`keys`: their tasks and subjects) are still the next ones
+    due, after `step`'s work."""
     queue = step.due_work
     if queue.earliest_scheduled is not None and queue.earliest_scheduled <= head[-1].due_at:
         return False
-    return not (queue.cancelled and any((i.task, i.subject_id) in queue.cancelled for i in head))
+    return queue.cancelled.isdisjoint(keys)
 
 
 def _work(context: ServiceContext, uow: UnitOfWork, item: DueItem) -> None:

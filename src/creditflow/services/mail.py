@@ -29,7 +29,7 @@ from jinja2 import TemplateError
 
 from creditflow.ids import new_id
 from creditflow.jobs.files import FileStore
-from creditflow.mail.compose import TEMPLATES, Attachment, Rendered, compose, render
+from creditflow.mail.compose import TEMPLATES, Attachment, Rendered, check_fits, compose, render
 from creditflow.mail.transports import MailDeliveryError, MailTransport
 from creditflow.services.context import ServiceContext
 from creditflow.store.outbox import OutboxMessage
@@ -68,8 +68,9 @@ def enqueue_mail(
     """Queue a message in the caller's transaction; it is sent only if that transaction commits.
 
     The context is frozen as JSON now (non-JSON values such as datetimes become their `str()`),
-    and the template is rendered once here from that frozen copy: a context that does not fit
-    the template fails the use case that wrote it, instead of sticking in the outbox. Pass
+    and checked here against the template from that frozen copy (`check_fits`: rendered,
+    unless checking the names it prints is the whole answer): a context that does not fit the
+    template fails the use case that wrote it, instead of sticking in the outbox. Pass
     display values (formatted money and dates): the message shows what the context says.
     `site_name` is added at delivery; `account_email` defaults to `to`.
     """
@@ -81,7 +82,7 @@ def enqueue_mail(
         raise ValueError(
             f"mail context for {template!r} is not JSON-serialisable: {error}"
         ) from error
-    render(template, _full_context(json.loads(frozen), to=to, site_name="(site)"))
+    check_fits(template, _full_context(json.loads(frozen), to=to, site_name="(site)"))
     message_id = new_id("msg")
     uow.outbox.add(
         OutboxMessage(

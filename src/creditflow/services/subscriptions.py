@@ -158,7 +158,8 @@ def _renew(uow: UnitOfWork, catalog: Catalog, order: OrderRecord, now: datetime)
     record = _require(uow, order.subscription_id or "")
     if record.status == "ended":
         return
-    uow.due_work.cancel(task=SUBSCRIPTION_RETRY, subject_id=record.id)
+    if record.status == "past_due":  # the only status a retry is queued in (renewal_declined)
+        uow.due_work.cancel(task=SUBSCRIPTION_RETRY, subject_id=record.id)
     previous_cycle_end = record.cycle_end if record.status == "active" else None
     # A provider may charge a renewal before our clock reaches the period end: the new period
     # still starts at the end of the old one, never inside it.

@@ -38,6 +38,10 @@ class DueWorkRepository:
         """The earliest due time this unit of work queued an item at (see `due`)."""
         self.cancelled: set[tuple[str, str]] = set()
         """The tasks and subjects whose items this unit of work took off the queue."""
+        self._absent: set[tuple[str, str]] = set()
+        """Tasks and subjects this unit of work knows have no item queued: it took theirs off
+        and queued none since. A renewal reschedules the very item it was run from, and the
+        DELETE that replacing it starts with would find nothing."""
 
     def schedule(
         self, *, task: str, subject_id: str, due_at: datetime, now: datetime, rank: int = 100
@@ -45,6 +49,7 @@ class DueWorkRepository:
         """Queue `task` for `subject_id`; one item per task and subject, the first one kept."""
         if self.earliest_scheduled is None or due_at < self.earliest_scheduled:
             self.earliest_scheduled = due_at
+        self._absent.discard((task, subject_id))
         bind_time = self._driver.bind_time
         self._driver.execute(
             _SCHEDULE,
@@ -65,8 +70,12 @@ class DueWorkRepository:
         self.schedule(task=task, subject_id=subject_id, due_at=due_at, now=now, rank=rank)
 
     def cancel(self, *, task: str, subject_id: str) -> None:
-        self.cancelled.add((task, subject_id))
+        key = (task, subject_id)
+        if key in self._absent:
+            return
+        self.cancelled.add(key)
         self._driver.execute(_CANCEL, {"task": task, "subject_id": subject_id})
+        self._absent.add(key)
 
     def due(self, until: datetime, *, limit: int) -> list[DueItem]:
         """The earliest items due at or before `until`, in the order they are to be worked;
@@ -87,7 +96,11 @@ class DueWorkRepository:
 
     def done(self, item: DueItem) -> bool:
         """Take the item off the queue; False when it was no longer there."""
-        return self._driver.execute(_DONE, {"seq": item.seq}) == 1
+        if self._driver.execute(_DONE, {"seq": item.seq}) != 1:
+            return False
+        # One item per task and subject (uq_due_work_task_subject): none is left for them.
+        self._absent.add((item.task, item.subject_id))
+        return True
 
     def count(self) -> int:
         return int(
