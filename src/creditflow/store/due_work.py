@@ -39,9 +39,11 @@ class DueWorkRepository:
         self.cancelled: set[tuple[str, str]] = set()
         """The tasks and subjects whose items this unit of work took off the queue."""
         self._absent: set[tuple[str, str]] = set()
-        """Tasks and subjects this unit of work knows have no item queued: it took theirs off
-        and queued none since. A renewal reschedules the very item it was run from, and the
-        DELETE that replacing it starts with would find nothing."""
+        """Tasks and subjects whose item this unit of work deleted, with none queued since: a
+        renewal reschedules the very item it was run from, and the DELETE that replacing it
+        starts with would find nothing. Exact on PostgreSQL too: until this transaction ends,
+        the deleted row holds its place in `uq_due_work_task_subject`, so another transaction
+        inserting the same task and subject waits for it."""
 
     def schedule(
         self, *, task: str, subject_id: str, due_at: datetime, now: datetime, rank: int = 100
@@ -74,8 +76,8 @@ class DueWorkRepository:
         if key in self._absent:
             return
         self.cancelled.add(key)
-        self._driver.execute(_CANCEL, {"task": task, "subject_id": subject_id})
-        self._absent.add(key)
+        if self._driver.execute(_CANCEL, {"task": task, "subject_id": subject_id}):
+            self._absent.add(key)
 
     def due(self, until: datetime, *, limit: int) -> list[DueItem]:
         """The earliest items due at or before `until`, in the order they are to be worked;
